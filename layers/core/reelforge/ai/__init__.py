@@ -1,0 +1,1 @@
+"""AI providers (gemini, local) behind one registry."""

@@ -1,0 +1,31 @@
+"""Named errors. Step Functions `Retry`/`Catch` match them by class name (`errorType`)."""
+
+from __future__ import annotations
+
+
+class ReelforgeError(Exception):
+    """Base for errors that carry a message safe to show to the user."""
+
+
+class TransientError(ReelforgeError):
+    """Worth retrying: throttling, a flaky download, a provider 5xx."""
+
+
+class InvalidMediaError(ReelforgeError):
+    """The input is not decodable media, or lacks a stream the step needs."""
+
+
+class MediaProcessingError(ReelforgeError):
+    """ffmpeg or a media library failed on input that probed fine."""
+
+
+class IngestError(ReelforgeError):
+    """A source could not be fetched: refused URL, too large, not found."""
+
+
+class ProviderError(ReelforgeError):
+    """An AI provider failed or returned unusable output after retries."""
+
+
+class UnsupportedPromptError(ReelforgeError):
+    """The selected provider cannot do what the prompt asks."""

@@ -1,0 +1,1 @@
+"""Media processing: probe, ffmpeg, transcription, scenes, reframing, captions, grading."""
