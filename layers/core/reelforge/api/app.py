@@ -1,0 +1,63 @@
+"""FastAPI application: routers per surface, JSON errors as {"detail": "..."}."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from reelforge import __version__
+from reelforge.api import routes_auth, routes_jobs, routes_process, routes_projects, routes_system
+from reelforge.settings import get_settings
+from reelforge.store import NotFound
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="reelforge",
+        version=__version__,
+        description="Serverless AI video backend: clips, editor, narrated videos, scripts.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origin_list,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["content-type", "accept-ranges", "content-length", "content-range"],
+    )
+    for router in (routes_system.router, routes_auth.router, routes_projects.router,
+                   routes_jobs.router, routes_process.router):
+        app.include_router(router)
+    _install_error_handlers(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        parts = []
+        for err in errors:
+            loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+            parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
+        body = {"detail": "; ".join(parts) or "Invalid request",
+                "errors": [{"loc": e.get("loc"), "msg": e.get("msg"), "type": e.get("type")}
+                           for e in errors]}
+        return JSONResponse(status_code=422, content=body)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": "Not found"})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers
+        )

@@ -1,0 +1,33 @@
+"""Request dependencies: who is calling, and may they do this."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Depends, HTTPException, Request
+
+from reelforge import auth
+from reelforge.auth import Principal
+
+
+def current_principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise HTTPException(401, "Authentication required", {"WWW-Authenticate": "Bearer"})
+    try:
+        return auth.authenticate(credentials.strip())
+    except auth.AuthError as exc:
+        raise HTTPException(401, str(exc), {"WWW-Authenticate": "Bearer"}) from exc
+
+
+def require(*scopes: str) -> Callable[..., Principal]:
+    """A dependency that authenticates and checks every scope in `scopes`."""
+
+    def dependency(principal: Principal = Depends(current_principal)) -> Principal:
+        missing = [s for s in scopes if s not in principal.scopes]
+        if missing:
+            raise HTTPException(403, f"Insufficient permissions: requires {', '.join(missing)}")
+        return principal
+
+    return dependency

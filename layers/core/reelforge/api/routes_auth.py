@@ -1,0 +1,104 @@
+"""Accounts, sessions (JWT) and scoped API tokens (AutoVio's contract)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Response
+from pydantic import BaseModel, EmailStr, Field, field_validator
+
+from reelforge import auth
+from reelforge.api.deps import current_principal
+from reelforge.auth import Principal
+from reelforge.store import Keys, NotFound, Table
+
+router = APIRouter(prefix="/api", tags=["auth"])
+
+
+class RegisterBody(BaseModel):
+    email: EmailStr
+    password: str = Field(min_length=8, max_length=256)
+    name: str = Field(min_length=1, max_length=100)
+
+
+class LoginBody(BaseModel):
+    email: EmailStr
+    password: str = Field(min_length=1, max_length=256)
+
+
+class RefreshBody(BaseModel):
+    refreshToken: str = Field(min_length=1)
+
+
+class TokenBody(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[str] = Field(min_length=1)
+    expiresInDays: int | None = Field(default=None, gt=0, le=3650)
+
+    @field_validator("scopes")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        unknown = sorted(set(v) - set(auth.SCOPES))
+        if unknown:
+            raise ValueError(f"unknown scopes {unknown}; valid: {list(auth.SCOPES)}")
+        return v
+
+
+def _session(user: dict[str, Any]) -> dict[str, Any]:
+    return {"user": auth.public_user(user), **auth.issue_tokens(user)}
+
+
+@router.post("/auth/register", status_code=201)
+def register(body: RegisterBody) -> dict[str, Any]:
+    try:
+        user = auth.register(body.email, body.password, body.name.strip())
+    except auth.EmailTaken as exc:
+        raise HTTPException(409, "Email already registered") from exc
+    return _session(user)
+
+
+@router.post("/auth/login")
+def login(body: LoginBody) -> dict[str, Any]:
+    try:
+        return _session(auth.login(body.email, body.password))
+    except auth.AuthError as exc:
+        raise HTTPException(401, str(exc)) from exc
+
+
+@router.post("/auth/refresh")
+def refresh(body: RefreshBody) -> dict[str, str]:
+    try:
+        return auth.issue_tokens(auth.refresh(body.refreshToken))
+    except auth.AuthError as exc:
+        raise HTTPException(401, str(exc)) from exc
+
+
+@router.get("/auth/me")
+@router.get("/me")
+def me(principal: Principal = Depends(current_principal)) -> dict[str, Any]:
+    user = auth.public_user(Table().get(Keys.user(principal.user_id)))
+    return {**user, "scopes": sorted(principal.scopes), "authenticatedWith": principal.via}
+
+
+@router.get("/tokens")
+def list_tokens(principal: Principal = Depends(current_principal)) -> list[dict[str, Any]]:
+    return auth.list_api_tokens(principal)
+
+
+@router.post("/tokens", status_code=201)
+def create_token(body: TokenBody, principal: Principal = Depends(current_principal)) -> dict:
+    # A token can't grant more than its creator holds (an API token minting a wider one).
+    wider = sorted(set(body.scopes) - principal.scopes)
+    if wider:
+        raise HTTPException(403, f"Insufficient permissions: cannot grant {', '.join(wider)}")
+    token, meta = auth.create_api_token(principal, body.name, body.scopes, body.expiresInDays)
+    return {"token": token, "meta": meta}
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+def delete_token(token_id: str, principal: Principal = Depends(current_principal)) -> Response:
+    try:
+        auth.delete_api_token(principal, token_id)
+    except NotFound as exc:
+        raise HTTPException(404, "Token not found") from exc
+    return Response(status_code=204)

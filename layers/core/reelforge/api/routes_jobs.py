@@ -1,0 +1,144 @@
+"""Job status in the seeds' shapes (/api/job, /api/status), SSE progress, AI timeline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import StreamingResponse
+
+from reelforge import jobs
+from reelforge.api.deps import require
+from reelforge.auth import Principal
+from reelforge.store import NotFound
+
+router = APIRouter(prefix="/api", tags=["jobs"])
+_SEED000_STATUS = {"queued": "pending"}
+
+
+def status_view(job: dict[str, Any]) -> dict[str, Any]:
+    """The /api/status shape: seed 002's fields plus seed 003's progress/message/timestamp."""
+    result = job.get("result") or {}
+    view = {
+        "job_id": job["id"],
+        "kind": job["kind"],
+        "status": job["status"],
+        "progress": round(100 * float(job.get("progress") or 0)),
+        "stage": job.get("stage"),
+        "message": job.get("message"),
+        "error": job.get("error"),
+        "timestamp": job.get("updatedAt"),
+        "created_at": job.get("createdAt"),
+    }
+    if job["status"] == jobs.COMPLETED:
+        view.update(_presented_result(job["kind"], result))
+    return view
+
+
+def job_view(job: dict[str, Any]) -> dict[str, Any]:
+    """Seed 000's /api/job shape (status pending|running|completed|failed)."""
+    return {
+        "id": job["id"],
+        "project_id": job.get("project_id"),
+        "kind": job["kind"],
+        "status": _SEED000_STATUS.get(job["status"], job["status"]),
+        "progress": round(100 * float(job.get("progress") or 0)),
+        "stage": job.get("stage"),
+        "error": job.get("error"),
+        "variants": (job.get("result") or {}).get("variants", []),
+    }
+
+
+def _presented_result(kind: str, result: dict[str, Any]) -> dict[str, Any]:
+    """Fresh presigned URLs for a finished job's artifacts (they expire; the keys don't)."""
+    if kind == "process":
+        from reelforge.process import present_clips
+
+        return present_clips(result)
+    return {"result": result}
+
+
+@router.get("/job/{job_id}")
+def get_job(job_id: str, p: Principal = Depends(require("jobs:read"))) -> dict[str, Any]:
+    return job_view(jobs.get(job_id, p.user_id))
+
+
+@router.get("/status/{job_id}")
+def get_status(job_id: str, p: Principal = Depends(require("jobs:read"))) -> dict[str, Any]:
+    return status_view(jobs.get(job_id, p.user_id))
+
+
+@router.get("/progress/{job_id}")
+async def progress_stream(
+    job_id: str,
+    p: Principal = Depends(require("jobs:read")),
+    last_event_id: str | None = Header(default=None),
+    max_seconds: float = Query(default=900, gt=0, le=3600),
+) -> StreamingResponse:
+    """Server-Sent Events: every progress change, then the final state and `done`.
+
+    Each event has an `id:` (the event sequence), so a client that reconnects with
+    `Last-Event-ID` resumes where it left off (API Gateway cuts responses at ~29 s).
+    """
+    jobs.get(job_id, p.user_id)  # 404 before the stream starts
+    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else -1
+    return StreamingResponse(
+        _events(job_id, after, max_seconds),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no",
+                 "Connection": "keep-alive"},
+    )
+
+
+async def _events(job_id: str, after: int, max_seconds: float) -> AsyncIterator[str]:
+    yield _sse({"status": "connected", "progress": 0, "message": "Connected to progress stream",
+                "job_id": job_id, "timestamp": _now()})
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max_seconds
+    while loop.time() < deadline:
+        try:
+            new = await asyncio.to_thread(jobs.events, job_id, after)
+            job = await asyncio.to_thread(jobs.get, job_id)
+        except NotFound:
+            yield _sse({"status": "failed", "progress": 0, "message": "Job expired", "job_id": job_id,
+                        "timestamp": _now()})
+            return
+        for ev in new:
+            after = ev["seq"]
+            yield _sse({**ev, "progress": round(100 * float(ev["progress"])), "job_id": job_id},
+                       event_id=ev["seq"])
+        if job["status"] in jobs.TERMINAL and not new:
+            yield _sse({**status_view(job), "timestamp": _now()})
+            yield _sse({"status": "done", "progress": 100, "message": "Stream ended",
+                        "job_id": job_id, "timestamp": _now()})
+            return
+        await asyncio.sleep(0.5)
+    yield ": stream time limit reached, reconnect with Last-Event-ID\n\n"
+
+
+def _sse(payload: dict[str, Any], event_id: int | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}data: {json.dumps(payload, default=str)}\n\n"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@router.get("/ai/timeline")
+def ai_timeline(
+    p: Principal = Depends(require("jobs:read")), limit: int = Query(default=50, ge=1, le=200)
+) -> dict[str, Any]:
+    """Recent long-running (AI) operations of the caller, newest first."""
+    items = [
+        {"job_id": j["id"], "kind": j["kind"], "status": j["status"], "stage": j.get("stage"),
+         "progress": round(100 * float(j.get("progress") or 0)), "message": j.get("message"),
+         "error": j.get("error"), "project_id": j.get("project_id"),
+         "created_at": j.get("createdAt"), "updated_at": j.get("updatedAt")}
+        for j in jobs.list_for_owner(p.user_id, limit=limit)
+    ]
+    return {"operations": items, "count": len(items)}

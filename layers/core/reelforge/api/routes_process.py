@@ -1,0 +1,126 @@
+"""The clips surface (seed 002): POST /api/process and presigned process uploads."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from pydantic import BaseModel, Field, ValidationError
+
+from reelforge import blobs, process
+from reelforge.api.deps import require
+from reelforge.api.routes_projects import UploadBody
+from reelforge.api.streaming_form import read_form
+from reelforge.auth import Principal
+from reelforge.blobs import Blobs
+from reelforge.errors import IngestError
+from reelforge.process import ProcessOptions, Source
+from reelforge.settings import get_settings
+
+router = APIRouter(prefix="/api", tags=["clips"])
+_OPTION_FIELDS = set(ProcessOptions.model_fields)
+
+
+class ProcessUrlBody(ProcessOptions):
+    url: str | None = Field(default=None, max_length=4096, description="YouTube or direct video link")
+
+
+class ProcessUploadBody(UploadBody, ProcessOptions):
+    pass
+
+
+def _provider(x_gemini_key: str | None) -> process.ProviderChoice:
+    key = (x_gemini_key or "").strip() or None
+    if key is None and get_settings().require_gemini_key:
+        raise HTTPException(400, "Missing X-Gemini-Key header")
+    return process.choose_provider(key)
+
+
+def _check_url(url: str) -> None:
+    from reelforge.ingest import IngestPolicy, validate_url
+
+    s = get_settings()
+    try:
+        validate_url(url, IngestPolicy(max_bytes=s.max_file_size_bytes,
+                                       allow_hosts=frozenset(s.ingest_allow_host_list)))
+    except IngestError as exc:
+        raise HTTPException(400, f"URL refused: {exc}") from exc
+
+
+@router.post("/process")
+async def submit(
+    request: Request,
+    p: Principal = Depends(require("ai:generate")),
+    x_gemini_key: str | None = Header(default=None),
+) -> dict[str, Any]:
+    """Start a clips job from JSON `{"url": ...}` or a multipart `file` (not both).
+
+    Returns at once with `{"job_id", "status": "queued"}`; poll /api/status/{job_id} or
+    stream /api/progress/{job_id}. Large files: use POST /api/process/upload-url instead.
+    """
+    provider = _provider(x_gemini_key)
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("multipart/form-data"):
+        return await _submit_multipart(request, p, provider)
+    try:
+        body = ProcessUrlBody.model_validate_json(await request.body() or b"{}")
+    except ValidationError as exc:
+        raise HTTPException(422, _first_error(exc)) from exc
+    if not body.url:
+        raise HTTPException(400, "Neither url nor file provided")
+    _check_url(body.url)
+    options = ProcessOptions(**body.model_dump(include=_OPTION_FIELDS))
+    job = process.create_job(p.user_id, options, provider, Source(kind="url", url=body.url))
+    return {"job_id": job["id"], "status": "queued"}
+
+
+async def _submit_multipart(request: Request, p: Principal, provider: process.ProviderChoice) -> dict:
+    limit = get_settings().max_file_size_bytes
+    with tempfile.TemporaryDirectory(prefix="process-upload-") as tmp:
+        form = await read_form(request, Path(tmp), file_field="file", max_file_bytes=limit)
+        url = (form.fields.get("url") or "").strip()
+        if form.file and url:
+            raise HTTPException(400, "Provide either url or file, not both")
+        if not form.file and not url:
+            raise HTTPException(400, "Neither url nor file provided")
+        try:
+            options = ProcessOptions(**{k: v for k, v in form.fields.items() if k in _OPTION_FIELDS})
+        except ValidationError as exc:
+            raise HTTPException(422, _first_error(exc)) from exc
+        if url:
+            _check_url(url)
+            job = process.create_job(p.user_id, options, provider, Source(kind="url", url=url))
+            return {"job_id": job["id"], "status": "queued"}
+        if form.file is None or form.file.size == 0:
+            raise HTTPException(400, "The uploaded file is empty")
+        name = blobs.safe_file_name(form.file.filename, default="upload.mp4")
+        job = process.create_job(p.user_id, options, provider, None, file_name=name)
+        # The S3 trigger on process-uploads/ starts the workflow, as for presigned uploads.
+        Blobs().put_file(blobs.process_upload_key(p.user_id, job["id"], name), form.file.path,
+                         form.file.content_type)
+    return {"job_id": job["id"], "status": "queued"}
+
+
+@router.post("/process/upload-url")
+def presign_process_upload(
+    body: ProcessUploadBody,
+    p: Principal = Depends(require("ai:generate")),
+    x_gemini_key: str | None = Header(default=None),
+) -> dict[str, Any]:
+    """For files too large for a request body: PUT the file to `upload_url`; the job
+    starts when the object lands (S3 trigger)."""
+    provider = _provider(x_gemini_key)
+    name = blobs.safe_file_name(body.file_name, default="upload.mp4")
+    options = ProcessOptions(**body.model_dump(include=_OPTION_FIELDS))
+    job = process.create_job(p.user_id, options, provider, None, file_name=name)
+    url = Blobs().presign_put(blobs.process_upload_key(p.user_id, job["id"], name), body.content_type)
+    return {"job_id": job["id"], "status": "queued", "upload_url": url, "method": "PUT",
+            "headers": {"Content-Type": body.content_type}}
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(x) for x in err.get("loc", ()))
+    return f"{loc}: {err.get('msg')}" if loc else str(err.get("msg"))

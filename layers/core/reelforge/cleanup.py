@@ -1,0 +1,52 @@
+"""Retention: remove expired jobs with their artifacts, orphaned artifacts, leaked slots."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr
+
+from reelforge import blobs, jobs, slots
+from reelforge.blobs import Blobs
+from reelforge.store import Keys, Table
+
+SLOT_KINDS = ("process",)
+
+
+def run_cleanup(now: float | None = None) -> dict[str, Any]:
+    now = time.time() if now is None else now
+    table, store = Table(), Blobs()
+    expired_jobs = objects = 0
+    for job in table.scan(FilterExpression=Attr("type").eq("job") & Attr("expires_at").lt(int(now))):
+        if job["status"] not in jobs.TERMINAL and job["expires_at"] > now:
+            continue
+        objects += delete_job(job, table=table, store=store)
+        expired_jobs += 1
+    objects += _sweep_orphans(table, store)
+    freed = sum(slots.reclaim(kind) for kind in SLOT_KINDS)
+    return {"expired_jobs": expired_jobs, "deleted_objects": objects, "freed_slots": freed}
+
+
+def delete_job(job: dict[str, Any], *, table: Table, store: Blobs) -> int:
+    """Delete a job's artifacts, its upload and its records; returns objects deleted."""
+    removed = store.delete_prefix(blobs.job_prefix(job["id"]))
+    removed += store.delete_prefix(f"{blobs.PROCESS_UPLOADS_PREFIX}{job['owner']}/{job['id']}/")
+    for item in table.query_partition(Keys.job(job["id"])["PK"]):
+        table.delete({"PK": item["PK"], "SK": item["SK"]})
+    return removed
+
+
+def _sweep_orphans(table: Table, store: Blobs) -> int:
+    """Artifacts whose job record is gone (e.g. removed by DynamoDB TTL first)."""
+    removed = 0
+    prefix = f"{blobs.ARTIFACTS_PREFIX}jobs/"
+    seen: set[str] = set()
+    for key in store.list_keys(prefix):
+        job_id = key[len(prefix):].split("/", 1)[0]
+        if job_id in seen:
+            continue
+        seen.add(job_id)
+        if not any(True for _ in table.query_partition(Keys.job(job_id)["PK"], "META")):
+            removed += store.delete_prefix(f"{prefix}{job_id}/")
+    return removed

@@ -1,0 +1,160 @@
+"""`reelforge` command line: serve the API on the embedded AWS, mint tokens, run the clips job."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+LOCAL_USER_FILE = Path.home() / ".cache" / "reelforge" / "local-user.json"
+DEFAULT_SCOPES = "projects:read,projects:write,works:read,works:write,ai:analyze,ai:generate,jobs:read"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="reelforge", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="start the embedded AWS and the API on 127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+
+    token = sub.add_parser("token", help="API tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    create = token_sub.add_parser("create", help="print a new API token for the local user")
+    create.add_argument("--scopes", default=DEFAULT_SCOPES, help="comma-separated scopes")
+    create.add_argument("--name", default="cli")
+    create.add_argument("--url", default="http://127.0.0.1:8000", help="a running `reelforge serve`")
+
+    proc = sub.add_parser("process", help="run the clips pipeline on a file or URL")
+    proc.add_argument("source", help="a video file path or an http(s) URL")
+    proc.add_argument("--out", required=True, type=Path, help="directory for clips and manifest")
+    proc.add_argument("--clips", type=int, default=None, help="target number of clips (1-15)")
+    proc.add_argument("--whisper-model", choices=["base", "tiny.en"], default=None)
+    proc.add_argument("--gemini-key", default=os.environ.get("GEMINI_API_KEY"),
+                      help="use Gemini for moment selection (default: the local provider)")
+
+    step = sub.add_parser("step", help="run one pipeline step (the GPU container's entry point)")
+    step.add_argument("name", choices=["transcribe"])
+    step.add_argument("--job-id", required=True)
+    step.add_argument("--video-key", required=True)
+    step.add_argument("--options", default="{}")
+
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args.port)
+    if args.command == "token":
+        return _token_create(args.url, args.name, args.scopes)
+    if args.command == "process":
+        from reelforge.local.demo import run_process
+
+        return run_process(args.source, args.out, clips=args.clips, whisper_model=args.whisper_model,
+                           gemini_key=args.gemini_key)
+    if args.command == "step":
+        from reelforge.process import transcribe_step
+
+        out = transcribe_step({"job_id": args.job_id, "video_key": args.video_key,
+                               "options": json.loads(args.options)})
+        print(json.dumps(out))
+        return 0
+    return 2
+
+
+def start_local_stack(port: int = 0) -> tuple[Any, Any, str]:
+    """Embedded AWS + the API app under uvicorn on 127.0.0.1; returns (aws, server, url)."""
+    import uvicorn
+
+    from reelforge.local import EmbeddedAWS
+
+    aws = EmbeddedAWS().start()
+    from reelforge.local.runtime import load_api_app
+
+    app = load_api_app(aws.root)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True, name="uvicorn")
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    if not server.started:
+        raise RuntimeError("the API server did not start")
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    return aws, server, f"http://127.0.0.1:{bound}"
+
+
+def ensure_local_user(base_url: str) -> dict[str, Any]:
+    """Register (or log in) the local development user; returns the session."""
+    creds = _local_credentials()
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        resp = client.post("/api/auth/register", json=creds)
+        if resp.status_code == 409:
+            resp = client.post("/api/auth/login", json={"email": creds["email"],
+                                                        "password": creds["password"]})
+        resp.raise_for_status()
+        return resp.json()
+
+
+def _local_credentials() -> dict[str, str]:
+    # A throwaway account for this machine; the embedded AWS forgets it when it stops.
+    if LOCAL_USER_FILE.exists():
+        return json.loads(LOCAL_USER_FILE.read_text())
+    LOCAL_USER_FILE.parent.mkdir(parents=True, exist_ok=True)
+    creds = {"email": "local@reelforge.dev", "password": secrets.token_urlsafe(18), "name": "Local user"}
+    LOCAL_USER_FILE.write_text(json.dumps(creds))
+    LOCAL_USER_FILE.chmod(0o600)
+    return creds
+
+
+def _serve(port: int) -> int:
+    from rich.console import Console
+
+    console = Console()
+    console.print("[bold]reelforge[/] starting the embedded AWS (moto) and the API ...")
+    aws, server, url = start_local_stack(port)
+    ensure_local_user(url)
+    console.print(f"API:       {url}")
+    console.print(f"Docs:      {url}/api/docs")
+    console.print(f"AWS:       {aws.endpoint} (moto; in memory: data is lost when this stops)")
+    console.print("Token:     reelforge token create --scopes projects:read,projects:write,jobs:read"
+                  f" --url {url}")
+    console.print("Ctrl-C stops everything.")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    console.print("stopping ...")
+    server.should_exit = True
+    time.sleep(0.3)
+    aws.stop()
+    return 0
+
+
+def _token_create(url: str, name: str, scopes: str) -> int:
+    try:
+        session = ensure_local_user(url)
+    except httpx.HTTPError as exc:
+        print(f"cannot reach reelforge at {url}: {exc}. Is `reelforge serve` running?", file=sys.stderr)
+        return 1
+    resp = httpx.post(f"{url}/api/tokens", timeout=30,
+                      headers={"Authorization": f"Bearer {session['accessToken']}"},
+                      json={"name": name, "scopes": [s.strip() for s in scopes.split(",") if s.strip()]})
+    if resp.status_code != 201:
+        print(f"error: {resp.json().get('detail')}", file=sys.stderr)
+        return 1
+    print(resp.json()["token"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,167 @@
+"""Job lifecycle: one record per long-running thing, with progress events.
+
+Status moves queued -> running -> completed | failed and never leaves a terminal state
+(conditional writes), so a late progress update can't resurrect a failed job. Every
+change appends an event (`JOB#<id>` / `EVENT#<seq>`) that the SSE endpoint streams and
+`/api/ai/timeline` summarises.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from reelforge.settings import get_settings
+from reelforge.store import ConditionFailed, Keys, NotFound, Table, epoch_in, new_id, now_iso
+
+JobKind = Literal["process", "edit", "export", "generate", "grade", "script"]
+QUEUED, RUNNING, COMPLETED, FAILED = "queued", "running", "completed", "failed"
+TERMINAL = frozenset({COMPLETED, FAILED})
+# A job that never finishes still disappears eventually.
+_ACTIVE_TTL_S = 7 * 24 * 3600
+_OPEN = "#status IN (:queued, :running)"
+_OPEN_VALUES = {":queued": QUEUED, ":running": RUNNING}
+
+
+def create(
+    owner: str,
+    kind: JobKind,
+    *,
+    project_id: str | None = None,
+    params: dict[str, Any] | None = None,
+    message: str = "Queued",
+    job_id: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    jid = job_id or new_id()
+    ts = now_iso()
+    item = {
+        **Keys.job(jid),
+        **Keys.owner_index(owner, "JOB", ts),
+        "type": "job",
+        "id": jid,
+        "kind": kind,
+        "owner": owner,
+        "project_id": project_id,
+        "status": QUEUED,
+        "progress": 0.0,
+        "stage": "queued",
+        "message": message,
+        "error": None,
+        "result": None,
+        "params": params or {},
+        "event_seq": 0,
+        "createdAt": ts,
+        "updatedAt": ts,
+        "expires_at": epoch_in(_ACTIVE_TTL_S),
+        **(extra or {}),
+    }
+    Table().put_new(item)
+    _append_event(jid, 0, item)
+    return item
+
+
+def get(job_id: str, owner: str | None = None) -> dict[str, Any]:
+    """The job; NotFound also when it belongs to someone else."""
+    item = Table().get(Keys.job(job_id))
+    if owner is not None and item.get("owner") != owner:
+        raise NotFound(job_id)
+    return item
+
+
+def set_running(job_id: str, *, execution_arn: str | None = None, message: str = "Started") -> bool:
+    return _change(
+        job_id,
+        {"status": RUNNING, "stage": "starting", "message": message, "execution_arn": execution_arn},
+    )
+
+
+def progress(job_id: str, *, stage: str, fraction: float, message: str = "") -> bool:
+    """Record progress (0..1). Progress never goes backwards; returns False if the job is over."""
+    fraction = max(0.0, min(1.0, float(fraction)))
+    try:
+        item = Table().update(
+            Keys.job(job_id),
+            {"status": RUNNING, "stage": stage, "progress": fraction, "message": message or stage,
+             "updatedAt": now_iso()},
+            add={"event_seq": 1},
+            condition=_OPEN + " AND #p <= :p",
+            condition_values={**_OPEN_VALUES, ":p": fraction},
+            condition_names={"#status": "status", "#p": "progress"},
+        )
+    except ConditionFailed:
+        return False
+    _append_event(job_id, item["event_seq"], item)
+    return True
+
+
+def complete(job_id: str, result: dict[str, Any], *, message: str = "Completed") -> bool:
+    return _change(
+        job_id,
+        {"status": COMPLETED, "stage": "completed", "progress": 1.0, "message": message,
+         "result": result, "expires_at": epoch_in(get_settings().job_retention_seconds)},
+    )
+
+
+def fail(job_id: str, error: str, *, stage: str | None = None) -> bool:
+    values: dict[str, Any] = {
+        "status": FAILED, "message": f"Error: {error}", "error": error,
+        "expires_at": epoch_in(get_settings().job_retention_seconds),
+    }
+    if stage:
+        values["stage"] = stage
+    return _change(job_id, values)
+
+
+def set_fields(job_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Update bookkeeping fields (not status) of a job."""
+    return Table().update(Keys.job(job_id), {**values, "updatedAt": now_iso()})
+
+
+def increment(job_id: str, counter: str) -> int:
+    """Atomically add one to a counter on the job (e.g. clips rendered); returns the new value."""
+    return int(Table().update(Keys.job(job_id), {}, add={counter: 1})[counter])
+
+
+def events(job_id: str, after_seq: int = -1) -> list[dict[str, Any]]:
+    out = []
+    for item in Table().query_partition(f"JOB#{job_id}", "EVENT#"):
+        if item["seq"] > after_seq:
+            out.append({k: item[k] for k in ("seq", "status", "stage", "progress", "message", "timestamp")})
+    return out
+
+
+def list_for_owner(owner: str, *, limit: int = 50) -> list[dict[str, Any]]:
+    return list(Table().query_owner(owner, "JOB", limit=limit))
+
+
+def _change(job_id: str, values: dict[str, Any]) -> bool:
+    """Status change from an open state; False if the job had already finished."""
+    try:
+        item = Table().update(
+            Keys.job(job_id),
+            {**values, "updatedAt": now_iso()},
+            add={"event_seq": 1},
+            condition=_OPEN,
+            condition_values=_OPEN_VALUES,
+            condition_names={"#status": "status"},
+        )
+    except ConditionFailed:
+        return False
+    _append_event(job_id, item["event_seq"], item)
+    return True
+
+
+def _append_event(job_id: str, seq: int, job: dict[str, Any]) -> None:
+    Table().put(
+        {
+            **Keys.job_event(job_id, seq),
+            "type": "job_event",
+            "seq": seq,
+            "status": job["status"],
+            "stage": job["stage"],
+            "progress": job["progress"],
+            "message": job.get("message") or "",
+            "timestamp": job.get("updatedAt") or now_iso(),
+            "expires_at": job.get("expires_at"),
+        }
+    )

@@ -1,0 +1,415 @@
+"""EmbeddedAWS: moto's server on loopback, deployed from template.yaml, running our handlers.
+
+- S3, DynamoDB, Step Functions, Lambda run in moto's `ThreadedMotoServer`, with its
+  state-machine interpreter switched on.
+- moto would run Lambda code in Docker; we route each invocation to the real handler
+  named by the function's CodeUri + Handler, in this process.
+- S3 -> Lambda notifications run on a worker thread, asynchronous as on AWS.
+- Schedules (EventBridge `rate(...)`) fire from a timer thread.
+Everything lives in memory: stopping the runtime loses all data.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import logging
+import os
+import re
+import secrets
+import sys
+import threading
+import time
+import traceback
+import uuid
+import zipfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import httpx
+
+from reelforge.local.template import ACCOUNT_ID, REGION, Resolver, load_template, substitute_definition
+
+_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/reelforge-local"
+_LOCAL_ENV = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_DEV": "false",
+}
+
+
+def project_root() -> Path:
+    """The directory holding template.yaml (the repo checkout)."""
+    env = os.environ.get("REELFORGE_ROOT")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "template.yaml").exists():
+            return parent
+    raise FileNotFoundError("template.yaml not found; set REELFORGE_ROOT")
+
+
+@dataclass
+class LocalFunction:
+    logical_id: str
+    name: str
+    code_dir: Path
+    handler: str  # "module.function"
+    timeout: int
+    _module: ModuleType | None = None
+
+    def load(self) -> Callable[[dict[str, Any], Any], Any]:
+        module_name, func_name = self.handler.rsplit(".", 1)
+        if self._module is None:
+            path = self.code_dir / f"{module_name.replace('.', '/')}.py"
+            spec = importlib.util.spec_from_file_location(f"reelforge_fn_{self.logical_id}", path)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot load {path}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module
+            spec.loader.exec_module(module)
+            self._module = module
+        return getattr(self._module, func_name)
+
+
+class LambdaContext:
+    """The attributes of the Lambda context object that handlers and powertools read."""
+
+    def __init__(self, fn: LocalFunction) -> None:
+        self.function_name = fn.name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{fn.name}"
+        self.memory_limit_in_mb = 1024
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{fn.name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + fn.timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class EmbeddedAWS:
+    """Start with `start()` (or as a context manager); `stop()` shuts it down."""
+
+    def __init__(self, root: Path | None = None, *, port: int = 0, stage: str = "local",
+                 parameters: dict[str, str] | None = None, schedules: bool = True) -> None:
+        self.root = root or project_root()
+        self.port = port
+        self.stage = stage
+        self.parameter_overrides = parameters or {}
+        self.run_schedules = schedules
+        self.functions: dict[str, LocalFunction] = {}
+        self.state_machines: dict[str, str] = {}  # logical id -> ARN
+        self.env: dict[str, str] = {}
+        self._server: Any = None
+        self._saved_env: dict[str, str | None] = {}
+        self._patches: list[tuple[Any, str, Any]] = []
+        self._async_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="s3-trigger")
+        self._stop = threading.Event()
+        self._timers: list[threading.Thread] = []
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def __enter__(self) -> EmbeddedAWS:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> EmbeddedAWS:
+        from moto.server import ThreadedMotoServer
+
+        self._set_env(_LOCAL_ENV)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server.start()
+        self.port = self._server.get_host_and_port()[1]
+        # moto's state-machine interpreter calls Lambda at localhost:$MOTO_PORT.
+        self._set_env({"MOTO_PORT": str(self.port), "AWS_ENDPOINT_URL": self.endpoint})
+        httpx.post(f"{self.endpoint}/moto-api/config",
+                   json={"stepfunctions": {"execute_state_machine": True}}, timeout=10).raise_for_status()
+        self._install_patches()
+        self._deploy()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for obj, attr, original in reversed(self._patches):
+            setattr(obj, attr, original)
+        self._patches.clear()
+        self._async_pool.shutdown(wait=False, cancel_futures=True)
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+        from reelforge.settings import get_settings
+
+        get_settings.cache_clear()
+
+    def _set_env(self, values: dict[str, str]) -> None:
+        for key, value in values.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    # --- invoking handlers --------------------------------------------------------------
+
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        """Run a function's handler in-process, as Lambda would; raises what it raises."""
+        fn = self.functions[logical_id]
+        return fn.load()(event, LambdaContext(fn))
+
+    def _invoke_for_moto(self, function_name: str, event: Any) -> tuple[str, bool, str]:
+        fn = next((f for f in self.functions.values() if f.name == function_name), None)
+        if fn is None:
+            return json.dumps({"errorMessage": f"unknown function {function_name}",
+                               "errorType": "ResourceNotFoundException"}), True, ""
+        try:
+            result = fn.load()(event if event is not None else {}, LambdaContext(fn))
+            return json.dumps(result), False, ""
+        except Exception as exc:  # noqa: BLE001 - reported to the caller as Lambda does
+            # The Lambda runtime reports the exception class as errorType; Step Functions
+            # Retry/Catch match on it.
+            payload = {"errorMessage": str(exc), "errorType": type(exc).__name__,
+                       "stackTrace": traceback.format_exception(exc)[-3:]}
+            return json.dumps(payload), True, ""
+
+    def _install_patches(self) -> None:
+        from moto.awslambda import models as lambda_models
+        from moto.s3 import notifications
+
+        runtime = self
+
+        def _invoke_lambda(fn_self: Any, event: Any = None) -> tuple[str, bool, str]:
+            return runtime._invoke_for_moto(fn_self.function_name, event)
+
+        def _invoke_awslambda(account_id: str, event_body: Any, fn_arn: str, region: str) -> None:
+            name = fn_arn.rsplit(":", 1)[-1]
+            runtime._async_pool.submit(runtime._run_async, name, event_body)
+
+        self._patch(lambda_models.LambdaFunction, "_invoke_lambda", _invoke_lambda)
+        self._patch(notifications, "_invoke_awslambda", _invoke_awslambda)
+
+    def _run_async(self, function_name: str, event: Any) -> None:
+        result, errored, _ = self._invoke_for_moto(function_name, event)
+        if errored:
+            print(f"[embedded-aws] async invocation of {function_name} failed: {result}",
+                  file=sys.stderr)
+
+    def _patch(self, obj: Any, attr: str, value: Any) -> None:
+        self._patches.append((obj, attr, getattr(obj, attr)))
+        setattr(obj, attr, value)
+
+    # --- deploying template.yaml ---------------------------------------------------------
+
+    def _deploy(self) -> None:
+        template = load_template(self.root / "template.yaml")
+        resolver = Resolver(template, parameters={"Stage": self.stage, **self.parameter_overrides})
+        resources = template["Resources"]
+        by_type: dict[str, list[str]] = {}
+        for logical, spec in resources.items():
+            by_type.setdefault(spec["Type"], []).append(logical)
+
+        self._assign_names(resources, resolver)
+        self.env = self._function_env(template, resolver)
+        self._set_env(self.env)
+        from reelforge.settings import get_settings
+
+        get_settings.cache_clear()
+
+        dynamodb, s3 = boto3.client("dynamodb"), boto3.client("s3")
+        boto3.client("iam").create_role(RoleName="reelforge-local", AssumeRolePolicyDocument="{}")
+        for logical in by_type.get("AWS::DynamoDB::Table", []):
+            dynamodb.create_table(**self._table_args(resolver.resolve(resources[logical]["Properties"]),
+                                                      resolver.refs[logical]))
+        for logical in by_type.get("AWS::S3::Bucket", []):
+            self._create_bucket(s3, resolver.refs[logical], resolver.resolve(resources[logical]["Properties"]))
+        for logical in by_type.get("AWS::Serverless::Function", []):
+            self._create_function(logical, resources[logical], template, resolver)
+        self._wire_s3_events(s3, resources, resolver)
+        for logical in by_type.get("AWS::Serverless::StateMachine", []):
+            self._create_state_machine(logical, resources[logical], resolver)
+        if self.run_schedules:
+            self._start_schedules(resources)
+
+    def _assign_names(self, resources: dict[str, Any], resolver: Resolver) -> None:
+        prefix = f"reelforge-{self.stage}"
+        for logical, spec in resources.items():
+            props = spec.get("Properties", {}) or {}
+            kind = spec["Type"]
+            if kind == "AWS::S3::Bucket":
+                name = resolver.resolve(props["BucketName"]) if "BucketName" in props else f"{prefix}-{logical}".lower()
+                resolver.refs[logical] = name
+                resolver.arns[logical] = f"arn:aws:s3:::{name}"
+            elif kind == "AWS::DynamoDB::Table":
+                name = f"{prefix}-{logical}"
+                resolver.refs[logical] = name
+                resolver.arns[logical] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}"
+            elif kind == "AWS::Serverless::Function":
+                name = f"{prefix}-{logical}"
+                resolver.refs[logical] = name
+                resolver.arns[logical] = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
+            elif kind == "AWS::Serverless::StateMachine":
+                name = resolver.resolve(props["Name"]) if "Name" in props else f"{prefix}-{logical}"
+                arn = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{name}"
+                resolver.refs[logical] = arn
+                resolver.arns[logical] = arn
+            elif kind == "AWS::SecretsManager::Secret":
+                arn = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:{prefix}-{logical}-local"
+                resolver.refs[logical] = arn
+                resolver.secrets[logical] = secrets.token_urlsafe(48)
+            elif kind == "AWS::Serverless::LayerVersion":
+                resolver.refs[logical] = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:layer:{prefix}-{logical}:1"
+
+    def _function_env(self, template: dict[str, Any], resolver: Resolver) -> dict[str, str]:
+        """All functions share this process, so their environments are merged."""
+        env = dict(template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}))
+        for spec in template["Resources"].values():
+            if spec["Type"] == "AWS::Serverless::Function":
+                env.update(spec["Properties"].get("Environment", {}).get("Variables", {}))
+        return {k: str(v) for k, v in resolver.resolve(env).items()}
+
+    @staticmethod
+    def _table_args(props: dict[str, Any], name: str) -> dict[str, Any]:
+        args = {k: props[k] for k in ("AttributeDefinitions", "KeySchema", "BillingMode") if k in props}
+        if props.get("GlobalSecondaryIndexes"):
+            args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        return {"TableName": name, **args}
+
+    @staticmethod
+    def _create_bucket(s3: Any, name: str, props: dict[str, Any]) -> None:
+        s3.create_bucket(Bucket=name)
+        cors = props.get("CorsConfiguration")
+        if cors:
+            # CloudFormation spells two CORS fields differently from the S3 API.
+            renames = {"ExposedHeaders": "ExposeHeaders", "MaxAge": "MaxAgeSeconds", "Id": "ID"}
+            rules = [{renames.get(k, k): v for k, v in r.items()} for r in cors["CorsRules"]]
+            s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
+        lifecycle = props.get("LifecycleConfiguration")
+        if lifecycle:
+            rules = []
+            for rule in lifecycle["Rules"]:
+                out: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"],
+                                       "Filter": {"Prefix": rule.get("Prefix", "")}}
+                if "ExpirationInDays" in rule:
+                    out["Expiration"] = {"Days": rule["ExpirationInDays"]}
+                if "AbortIncompleteMultipartUpload" in rule:
+                    out["AbortIncompleteMultipartUpload"] = rule["AbortIncompleteMultipartUpload"]
+                rules.append(out)
+            s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
+
+    def _create_function(self, logical: str, spec: dict[str, Any], template: dict[str, Any],
+                         resolver: Resolver) -> None:
+        props = spec["Properties"]
+        glob = template.get("Globals", {}).get("Function", {})
+        fn = LocalFunction(
+            logical_id=logical,
+            name=resolver.refs[logical],
+            code_dir=self.root / props["CodeUri"],
+            handler=props["Handler"],
+            timeout=int(props.get("Timeout", glob.get("Timeout", 3))),
+        )
+        if not (fn.code_dir / f"{fn.handler.rsplit('.', 1)[0]}.py").exists():
+            raise FileNotFoundError(f"{logical}: handler file missing in {fn.code_dir}")
+        self.functions[logical] = fn
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("app.py", "# runs in-process, see reelforge.local.runtime\n")
+        boto3.client("lambda").create_function(
+            FunctionName=fn.name, Runtime=props.get("Runtime", glob.get("Runtime", "python3.11")),
+            Role=_ROLE_ARN, Handler=fn.handler, Code={"ZipFile": buf.getvalue()}, Timeout=fn.timeout,
+        )
+
+    @staticmethod
+    def _wire_s3_events(s3: Any, resources: dict[str, Any], resolver: Resolver) -> None:
+        per_bucket: dict[str, list[dict[str, Any]]] = {}
+        for logical, spec in resources.items():
+            if spec["Type"] != "AWS::Serverless::Function":
+                continue
+            for event_id, event in (spec["Properties"].get("Events") or {}).items():
+                if event["Type"] != "S3":
+                    continue
+                props = event["Properties"]
+                bucket = resolver.resolve(props["Bucket"])
+                events = props["Events"] if isinstance(props["Events"], list) else [props["Events"]]
+                cfg: dict[str, Any] = {"Id": f"{logical}-{event_id}", "Events": events,
+                                       "LambdaFunctionArn": resolver.arns[logical]}
+                rules = props.get("Filter", {}).get("S3Key", {}).get("Rules")
+                if rules:
+                    cfg["Filter"] = {"Key": {"FilterRules": rules}}
+                per_bucket.setdefault(bucket, []).append(cfg)
+        for bucket, configs in per_bucket.items():
+            s3.put_bucket_notification_configuration(
+                Bucket=bucket, NotificationConfiguration={"LambdaFunctionConfigurations": configs})
+
+    def _create_state_machine(self, logical: str, spec: dict[str, Any], resolver: Resolver) -> None:
+        props = spec["Properties"]
+        definition = (self.root / props["DefinitionUri"]).read_text()
+        subs = resolver.resolve(props.get("DefinitionSubstitutions", {}))
+        arn = resolver.refs[logical]
+        boto3.client("stepfunctions").create_state_machine(
+            name=arn.rsplit(":", 1)[-1], definition=substitute_definition(definition, subs),
+            roleArn=_ROLE_ARN,
+        )
+        self.state_machines[logical] = arn
+
+    def _start_schedules(self, resources: dict[str, Any]) -> None:
+        for logical, spec in resources.items():
+            if spec["Type"] != "AWS::Serverless::Function":
+                continue
+            for event in (spec["Properties"].get("Events") or {}).values():
+                if event["Type"] == "Schedule":
+                    interval = _rate_seconds(event["Properties"]["Schedule"])
+                    t = threading.Thread(target=self._timer, args=(logical, interval), daemon=True,
+                                         name=f"schedule-{logical}")
+                    t.start()
+                    self._timers.append(t)
+
+    def _timer(self, logical: str, interval: float) -> None:
+        while not self._stop.wait(interval):
+            event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {},
+                     "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            try:
+                self.invoke(logical, event)
+            except Exception as exc:  # noqa: BLE001 - a failed run must not stop the timer
+                print(f"[embedded-aws] scheduled {logical} failed: {exc}", file=sys.stderr)
+
+
+def _rate_seconds(expr: str) -> float:
+    m = re.fullmatch(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)", expr.strip())
+    if not m:
+        raise ValueError(f"unsupported schedule {expr!r} (use rate(N unit))")
+    unit = {"minute": 60, "hour": 3600, "day": 86400}[m.group(2).rstrip("s")]
+    return int(m.group(1)) * unit
+
+
+def load_api_app(root: Path) -> Any:
+    """The ASGI app exactly as the API Lambda builds it (functions/api/app.py)."""
+    path = root / "functions" / "api" / "app.py"
+    spec = importlib.util.spec_from_file_location("reelforge_fn_ApiFunction", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module.app

@@ -1,0 +1,289 @@
+"""The single DynamoDB table: every key format lives here, and state changes are conditional.
+
+Item layout (PK / SK):
+  USER#<uid>          PROFILE           a user
+  EMAIL#<email>       EMAIL             unique-email guard -> user id
+  TOKEN#<sha256>      TOKEN             an API token (only the hash is stored)
+  PROJECT#<pid>       META              a project
+  PROJECT#<pid>       ASSET#<aid>       an uploaded asset of the project
+  JOB#<jid>           META              a job (any long-running thing)
+  JOB#<jid>           EVENT#<seq>       a job's progress events, in order
+  SLOTS#<kind>        SLOT#<n>          a concurrency slot held by a running job
+GSI1 (GSI1PK = OWNER#<uid>, GSI1SK = <TYPE>#<created_at>) lists an owner's things by type.
+`expires_at` (epoch seconds) is the table's TTL attribute.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from reelforge import aws
+from reelforge.settings import get_settings
+
+GSI1 = "GSI1"
+
+
+class NotFound(Exception):
+    """No such item (or not visible to the caller)."""
+
+
+class ConditionFailed(Exception):
+    """A conditional write lost: the item changed under us or already exists."""
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def epoch_in(seconds: float) -> int:
+    return int(time.time() + seconds)
+
+
+class Keys:
+    """Every key format of the table, in one place."""
+
+    @staticmethod
+    def user(uid: str) -> dict[str, str]:
+        return {"PK": f"USER#{uid}", "SK": "PROFILE"}
+
+    @staticmethod
+    def email(email: str) -> dict[str, str]:
+        return {"PK": f"EMAIL#{email.lower()}", "SK": "EMAIL"}
+
+    @staticmethod
+    def token(token_hash: str) -> dict[str, str]:
+        return {"PK": f"TOKEN#{token_hash}", "SK": "TOKEN"}
+
+    @staticmethod
+    def project(pid: str) -> dict[str, str]:
+        return {"PK": f"PROJECT#{pid}", "SK": "META"}
+
+    @staticmethod
+    def asset(pid: str, aid: str) -> dict[str, str]:
+        return {"PK": f"PROJECT#{pid}", "SK": f"ASSET#{aid}"}
+
+    @staticmethod
+    def job(jid: str) -> dict[str, str]:
+        return {"PK": f"JOB#{jid}", "SK": "META"}
+
+    @staticmethod
+    def job_event(jid: str, seq: int) -> dict[str, str]:
+        return {"PK": f"JOB#{jid}", "SK": f"EVENT#{seq:08d}"}
+
+    @staticmethod
+    def slot(kind: str, n: int) -> dict[str, str]:
+        return {"PK": f"SLOTS#{kind}", "SK": f"SLOT#{n:04d}"}
+
+    @staticmethod
+    def owner_index(uid: str, type_: str, created_at: str) -> dict[str, str]:
+        return {"GSI1PK": f"OWNER#{uid}", "GSI1SK": f"{type_}#{created_at}"}
+
+
+def to_dynamo(value: Any) -> Any:
+    """Python -> DynamoDB: floats become Decimals, None-valued keys are dropped."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: to_dynamo(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [to_dynamo(v) for v in value]
+    return value
+
+
+def from_dynamo(value: Any) -> Any:
+    """DynamoDB -> Python: Decimals become int or float."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_dynamo(v) for v in value]
+    return value
+
+
+def _is_condition_failure(exc: ClientError) -> bool:
+    code = exc.response.get("Error", {}).get("Code", "")
+    return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+class Table:
+    """Thin typed wrapper over the boto3 Table resource."""
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name or get_settings().table_name
+
+    @property
+    def _t(self) -> Any:
+        return aws.resource("dynamodb").Table(self.name)
+
+    def get(self, key: dict[str, str], *, consistent: bool = True) -> dict[str, Any]:
+        resp = self._t.get_item(Key=key, ConsistentRead=consistent)
+        if "Item" not in resp:
+            raise NotFound(f"{key['PK']}/{key['SK']}")
+        return from_dynamo(resp["Item"])
+
+    def put(self, item: dict[str, Any], *, condition: str | None = None, **kw: Any) -> None:
+        args: dict[str, Any] = {"Item": to_dynamo(item)}
+        if condition:
+            args["ConditionExpression"] = condition
+        args.update(kw)
+        try:
+            self._t.put_item(**args)
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                raise ConditionFailed(str(exc)) from exc
+            raise
+
+    def put_new(self, item: dict[str, Any]) -> None:
+        """Create an item; ConditionFailed if its key already exists."""
+        self.put(item, condition="attribute_not_exists(PK)")
+
+    def update(
+        self,
+        key: dict[str, str],
+        values: dict[str, Any],
+        *,
+        condition: str | None = None,
+        condition_values: dict[str, Any] | None = None,
+        condition_names: dict[str, str] | None = None,
+        remove: list[str] | None = None,
+        add: dict[str, int] | None = None,
+    ) -> dict[str, Any]:
+        """SET `values` (and REMOVE/ADD) on an existing item; returns the new item."""
+        names: dict[str, str] = dict(condition_names or {})
+        expr_values: dict[str, Any] = {}
+        sets = []
+        for i, (field, value) in enumerate(values.items()):
+            names[f"#f{i}"] = field
+            expr_values[f":v{i}"] = value
+            sets.append(f"#f{i} = :v{i}")
+        parts = []
+        if sets:
+            parts.append("SET " + ", ".join(sets))
+        if add:
+            adds = []
+            for i, (field, inc) in enumerate(add.items()):
+                names[f"#a{i}"] = field
+                expr_values[f":a{i}"] = inc
+                adds.append(f"#a{i} :a{i}")
+            parts.append("ADD " + ", ".join(adds))
+        if remove:
+            rems = []
+            for i, field in enumerate(remove):
+                names[f"#r{i}"] = field
+                rems.append(f"#r{i}")
+            parts.append("REMOVE " + ", ".join(rems))
+        cond = "attribute_exists(PK)" + (f" AND ({condition})" if condition else "")
+        expr_values.update(condition_values or {})
+        args: dict[str, Any] = {
+            "Key": key,
+            "UpdateExpression": " ".join(parts),
+            "ConditionExpression": cond,
+            "ExpressionAttributeNames": names,
+            "ReturnValues": "ALL_NEW",
+        }
+        if expr_values:
+            args["ExpressionAttributeValues"] = to_dynamo(expr_values)
+        try:
+            return from_dynamo(self._t.update_item(**args)["Attributes"])
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                raise ConditionFailed(str(exc)) from exc
+            raise
+
+    def delete(
+        self, key: dict[str, str], *, condition: str | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> None:
+        args: dict[str, Any] = {"Key": key}
+        if condition:
+            args["ConditionExpression"] = condition
+        if values:
+            args["ExpressionAttributeValues"] = to_dynamo(values)
+        try:
+            self._t.delete_item(**args)
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                raise ConditionFailed(str(exc)) from exc
+            raise
+
+    def query_partition(self, pk: str, sk_prefix: str = "") -> Iterator[dict[str, Any]]:
+        cond = Key("PK").eq(pk)
+        if sk_prefix:
+            cond = cond & Key("SK").begins_with(sk_prefix)
+        yield from self._paginate(KeyConditionExpression=cond, ConsistentRead=True)
+
+    def query_owner(
+        self, uid: str, type_: str, *, newest_first: bool = True, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        cond = Key("GSI1PK").eq(f"OWNER#{uid}") & Key("GSI1SK").begins_with(f"{type_}#")
+        yield from self._paginate(
+            IndexName=GSI1,
+            KeyConditionExpression=cond,
+            ScanIndexForward=not newest_first,
+            limit=limit,
+        )
+
+    def scan(self, **kw: Any) -> Iterator[dict[str, Any]]:
+        kwargs = dict(kw)
+        while True:
+            resp = self._t.scan(**kwargs)
+            for item in resp.get("Items", []):
+                yield from_dynamo(item)
+            if "LastEvaluatedKey" not in resp:
+                return
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def transact_put_new(self, items: list[dict[str, Any]]) -> None:
+        """Create several items atomically; ConditionFailed if any key exists."""
+        client = aws.client("dynamodb")
+        from boto3.dynamodb.types import TypeSerializer
+
+        ser = TypeSerializer()
+        txn = [
+            {
+                "Put": {
+                    "TableName": self.name,
+                    "Item": {k: ser.serialize(v) for k, v in to_dynamo(item).items()},
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            }
+            for item in items
+        ]
+        try:
+            client.transact_write_items(TransactItems=txn)
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                raise ConditionFailed(str(exc)) from exc
+            raise
+
+    def _paginate(self, limit: int | None = None, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        count = 0
+        while True:
+            resp = self._t.query(**kwargs)
+            for item in resp.get("Items", []):
+                yield from_dynamo(item)
+                count += 1
+                if limit is not None and count >= limit:
+                    return
+            if "LastEvaluatedKey" not in resp:
+                return
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
+def strip_keys(item: dict[str, Any]) -> dict[str, Any]:
+    """Drop the table's key and index attributes before handing an item out."""
+    hidden = {"PK", "SK", "GSI1PK", "GSI1SK", "expires_at"}
+    return {k: v for k, v in item.items() if k not in hidden}

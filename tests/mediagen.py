@@ -1,0 +1,384 @@
+"""Synthetic media for tests and benchmarks: real ffmpeg and espeak-ng, cached by content hash.
+
+Every generator is a pure function of its arguments, so its output is built once into a cache
+directory (`REELFORGE_MEDIAGEN_CACHE`, default `<tmp>/reelforge-mediagen`) and copied to the
+requested path on later calls; repeated test runs then cost a file copy, not an encode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+import wave
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reelforge.media.ffmpeg import run_ffmpeg
+
+VERSION = 1  # bump when a generator's output changes, to invalidate old cache entries
+DATA_DIR = Path(__file__).parent / "data"
+FACE_JPG = DATA_DIR / "face.jpg"
+# Where OpenCV's Haar frontal-face cascade finds the face inside face.jpg (x, y, w, h), 512x512.
+FACE_BOX_IN_JPG = (177, 66, 95, 95)
+FACE_JPG_SIZE = 512
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+ESPEAK = shutil.which("espeak-ng") or "/usr/bin/espeak-ng"
+
+# Consecutive backgrounds differ strongly in hue, saturation and brightness, so every
+# switch is a hard cut that a content detector must find. `{s}`/`{r}`/`{d}`: size, rate, seconds.
+BACKGROUNDS = (
+    "color=c=0x1d3557:s={s}:r={r}:d={d}",
+    "smptehdbars=s={s}:r={r}:d={d}",
+    "color=c=0xf4a261:s={s}:r={r}:d={d}",
+    "testsrc2=s={s}:r={r}:d={d}",
+    "color=c=0x2a9d8f:s={s}:r={r}:d={d}",
+    "gradients=s={s}:r={r}:d={d}:c0=0x6a0dad:c1=0xffd60a:n=2:speed=0.005",
+    "color=c=0xe63946:s={s}:r={r}:d={d}",
+    "rgbtestsrc=s={s}:r={r}:d={d}",
+)
+# Where the face image sits at the start of each scene, as a fraction of the free width,
+# and which way it drifts; a reframer has to re-target at each cut and follow the drift.
+ANCHORS = ((0.15, 1), (0.75, -1), (0.45, 1), (0.9, -1), (0.05, 1), (0.6, -1))
+
+
+def cache_dir() -> Path:
+    return Path(
+        os.environ.get("REELFORGE_MEDIAGEN_CACHE")
+        or Path(tempfile.gettempdir()) / "reelforge-mediagen"
+    )
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _cached(
+    kind: str,
+    params: dict[str, Any],
+    dest: str | Path,
+    build: Callable[[Path], dict[str, Any] | None],
+) -> dict[str, Any]:
+    """Build `kind` for `params` once into the cache (atomic rename), copy it to `dest`."""
+    dest = Path(dest)
+    suffix = dest.suffix or ".bin"
+    blob = json.dumps({"v": VERSION, "kind": kind, **params}, sort_keys=True, default=str)
+    key = hashlib.sha256(blob.encode()).hexdigest()[:20]
+    root = cache_dir()
+    cached = root / f"{kind}-{key}{suffix}"
+    meta_path = root / f"{kind}-{key}.json"
+    if not (cached.exists() and meta_path.exists()):
+        root.mkdir(parents=True, exist_ok=True)
+        tag = uuid.uuid4().hex[:8]
+        tmp = root / f".{kind}-{key}-{tag}{suffix}"  # keeps the suffix: ffmpeg picks the muxer by it
+        try:
+            meta = build(tmp) or {}
+            tmp_meta = root / f".{kind}-{key}-{tag}.json"
+            tmp_meta.write_text(json.dumps(meta))
+            os.replace(tmp, cached)
+            os.replace(tmp_meta, meta_path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.resolve() != cached.resolve():
+        shutil.copyfile(cached, dest)
+    return json.loads(meta_path.read_text())
+
+
+def wav_duration(path: str | Path) -> float:
+    with wave.open(str(path), "rb") as w:
+        return w.getnframes() / w.getframerate()
+
+
+def speech_wav(text: str, path: str | Path, voice: str = "en-us", wpm: int = 160) -> Path:
+    """Speak `text` with espeak-ng into a 22.05 kHz mono 16-bit WAV."""
+
+    def build(tmp: Path) -> dict[str, Any]:
+        subprocess.run(
+            [ESPEAK, "-v", voice, "-s", str(wpm), "-w", str(tmp), text],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        return {"duration": wav_duration(tmp)}
+
+    _cached("speech", {"text": text, "voice": voice, "wpm": wpm}, Path(path).with_suffix(".wav"), build)
+    out = Path(path)
+    if out.suffix != ".wav":
+        shutil.move(out.with_suffix(".wav"), out)
+    return out
+
+
+def tone_audio(
+    path: str | Path, seconds: float = 2.0, freq: float = 440.0, sample_rate: int = 16000
+) -> Path:
+    """An audio-only file holding a sine tone; the container follows the suffix (.wav, .m4a...)."""
+
+    def build(tmp: Path) -> None:
+        run_ffmpeg(
+            ["-f", "lavfi", "-i", f"sine=f={freq}:r={sample_rate}:d={seconds}", "-ac", "1", tmp]
+        )
+
+    _cached("tone", {"s": seconds, "f": freq, "sr": sample_rate}, path, build)
+    return Path(path)
+
+
+def silent_video(
+    path: str | Path,
+    seconds: float = 2.0,
+    size: tuple[int, int] = (320, 180),
+    fps: int = 30,
+    *,
+    audio: bool = False,
+) -> Path:
+    """A test-pattern video with no audio stream, or with a silent one when `audio`."""
+
+    def build(tmp: Path) -> None:
+        w, h = size
+        args: list[str | Path] = [
+            "-f", "lavfi", "-i", f"testsrc2=s={w}x{h}:r={fps}:d={seconds}",
+        ]  # fmt: skip
+        if audio:
+            args += ["-f", "lavfi", "-i", f"anullsrc=r=44100:cl=mono:d={seconds}"]
+            args += ["-c:a", "aac", "-b:a", "32k"]
+        args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-t", str(seconds)]
+        run_ffmpeg([*args, tmp])
+
+    params = {"s": seconds, "size": list(size), "fps": fps, "audio": audio}
+    _cached("silent", params, path, build)
+    return Path(path)
+
+
+def not_media(path: str | Path) -> Path:
+    """A text file with a media suffix, for the 'not a media file' paths."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text("This is a plain text file, not a video.\n" * 20)
+    return p
+
+
+@dataclass(frozen=True)
+class SpokenSentence:
+    text: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class FaceMove:
+    """The face image's top-left x over one scene: x = x0 + vx * (t - start)."""
+
+    start: float
+    end: float
+    x0: float
+    vx: float
+
+
+@dataclass(frozen=True)
+class TalkVideo:
+    """A generated talk video and what is known about it by construction."""
+
+    path: Path
+    duration: float
+    size: tuple[int, int]
+    fps: int
+    cut_times: list[float]
+    sentences: list[SpokenSentence]
+    face_moves: list[FaceMove] = field(default_factory=list)
+    face_y: int = 0
+    face_scale: float = 0.0
+
+    @property
+    def scenes(self) -> list[tuple[float, float]]:
+        bounds = [0.0, *self.cut_times, self.duration]
+        return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.sentences)
+
+    def face_box(self, t: float) -> tuple[int, int, int, int] | None:
+        """The face box in the frame at `t` (x, y, w, h); None without a face.
+
+        Exact to the overlay's 2 px rounding; a Haar detector's own box differs by a few px.
+        """
+        if not self.face_moves:
+            return None
+        move = next((m for m in self.face_moves if t < m.end), self.face_moves[-1])
+        x = move.x0 + move.vx * (t - move.start)
+        fx, fy, fw, fh = FACE_BOX_IN_JPG
+        s = self.face_scale
+        return (round(x + fx * s), round(self.face_y + fy * s), round(fw * s), round(fh * s))
+
+
+def _even(v: float) -> int:
+    return int(v) // 2 * 2
+
+
+def _join_speech(
+    sentences: Sequence[str], out: Path, voice: str, wpm: int, pause_s: float, lead_s: float
+) -> list[SpokenSentence]:
+    """Concatenate one espeak-ng WAV per sentence with silent gaps; return sentence times."""
+    spoken: list[SpokenSentence] = []
+    frames: list[bytes] = []
+    rate = 22050
+    t = 0.0
+
+    def silence(seconds: float) -> bytes:
+        return b"\x00\x00" * int(round(seconds * rate))
+
+    with tempfile.TemporaryDirectory() as tmpdir:
+        frames.append(silence(lead_s))
+        t = lead_s
+        for i, text in enumerate(sentences):
+            wav = speech_wav(text, Path(tmpdir) / f"s{i}.wav", voice=voice, wpm=wpm)
+            with wave.open(str(wav), "rb") as w:
+                rate = w.getframerate()
+                data = w.readframes(w.getnframes())
+            frames.append(data)
+            dur = len(data) / 2 / rate
+            spoken.append(SpokenSentence(text, round(t, 3), round(t + dur, 3)))
+            t += dur
+            frames.append(silence(pause_s))
+            t += pause_s
+    with wave.open(str(out), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"".join(frames))
+    return spoken
+
+
+def _piecewise(moves: Sequence[FaceMove]) -> str:
+    """The face x as an ffmpeg expression of t (nested ifs, one per scene)."""
+    expr = f"{moves[-1].x0:.3f}+{moves[-1].vx:.4f}*(t-{moves[-1].start:.4f})"
+    for m in reversed(moves[:-1]):
+        expr = f"if(lt(t,{m.end:.4f}),{m.x0:.3f}+{m.vx:.4f}*(t-{m.start:.4f}),{expr})"
+    return expr
+
+
+def talk_video(
+    path: str | Path,
+    *,
+    sentences: Sequence[str],
+    size: tuple[int, int] = (640, 360),
+    fps: int = 30,
+    scene_cut_every_s: float | None = 3.0,
+    cut_times: Sequence[float] | None = None,
+    face: bool = True,
+    voice: str = "en-us",
+    wpm: int = 160,
+    pause_s: float = 0.45,
+    lead_s: float = 0.3,
+    min_duration: float = 0.0,
+    title: str | None = None,
+    crf: int = 23,
+    preset: str = "ultrafast",
+    audio_bitrate: str = "96k",
+) -> TalkVideo:
+    """A talking-head-like video: spoken sentences, hard cuts, and a real face that moves.
+
+    Cuts fall every `scene_cut_every_s` seconds (or at `cut_times`), snapped to frames; the
+    face image (tests/data/face.jpg) starts each scene at a different x and drifts slowly.
+    """
+    path = Path(path)
+    w, h = size
+    params = {
+        "sentences": list(sentences), "size": [w, h], "fps": fps, "every": scene_cut_every_s,
+        "cuts": list(cut_times) if cut_times is not None else None, "face": face,
+        "voice": voice, "wpm": wpm, "pause": pause_s, "lead": lead_s, "min": min_duration,
+        "title": title, "crf": crf, "preset": preset, "ab": audio_bitrate,
+        "face_sha": _digest(FACE_JPG) if face else None,
+    }  # fmt: skip
+
+    def build(tmp: Path) -> dict[str, Any]:
+        with tempfile.TemporaryDirectory() as tmpdir:
+            wav = Path(tmpdir) / "speech.wav"
+            spoken = _join_speech(sentences, wav, voice, wpm, pause_s, lead_s)
+            n_frames = math.ceil(max(wav_duration(wav), min_duration, 0.5) * fps)
+            duration = n_frames / fps
+
+            if cut_times is not None:
+                wanted = list(cut_times)
+            elif scene_cut_every_s:
+                count = int(duration / scene_cut_every_s)
+                wanted = [k * scene_cut_every_s for k in range(1, count + 1)]
+            else:
+                wanted = []
+            cut_frames = sorted({round(c * fps) for c in wanted if 0.5 * fps <= round(c * fps) <= n_frames - fps // 2})
+            bounds = [0, *cut_frames, n_frames]
+
+            graph: list[str] = []
+            for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+                src = BACKGROUNDS[i % len(BACKGROUNDS)].format(s=f"{w}x{h}", r=fps, d=(b - a + 2) / fps)
+                graph.append(f"{src},trim=end_frame={b - a},setpts=PTS-STARTPTS,format=yuv420p,setsar=1[b{i}]")
+            n = len(bounds) - 1
+            graph.append("".join(f"[b{i}]" for i in range(n)) + f"concat=n={n}:v=1:a=0[bg]")
+
+            moves: list[FaceMove] = []
+            face_h = _even(h * 0.65)
+            scale = face_h / FACE_JPG_SIZE
+            face_y = _even((h - face_h) * 0.45)
+            last = "bg"
+            if face:
+                free = w - face_h
+                speed = 0.02 * w  # px/s: slow enough to follow, fast enough to need following
+                for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+                    frac, direction = ANCHORS[i % len(ANCHORS)]
+                    start, end = a / fps, b / fps
+                    vx = direction * min(speed, free * (frac if direction < 0 else 1 - frac) / max(end - start, 1e-3))
+                    moves.append(FaceMove(start, end, free * frac, vx))
+                graph.append(f"[0:v]scale={face_h}:{face_h},format=yuv420p,setsar=1[face]")
+                graph.append(f"[bg][face]overlay=x='{_piecewise(moves)}':y={face_y}:eval=frame:shortest=1[vf]")
+                last = "vf"
+            if title:
+                (Path(tmpdir) / "title.txt").write_text(title)
+                graph.append(
+                    f"[{last}]drawtext=fontfile={FONT}:textfile={Path(tmpdir) / 'title.txt'}:"
+                    f"fontsize={max(12, h // 18)}:fontcolor=white:box=1:boxcolor=black@0.55:"
+                    f"boxborderw={max(4, h // 80)}:x=(w-text_w)/2:y=h-text_h-{h // 14}[vt]"
+                )
+                last = "vt"
+
+            inputs: list[str | Path] = []
+            if face:
+                inputs += ["-loop", "1", "-framerate", str(fps), "-i", FACE_JPG]
+            inputs += ["-i", wav]
+            args: list[str | Path] = [
+                *inputs,
+                "-filter_complex", ";".join(graph),
+                "-map", f"[{last}]", "-map", f"{1 if face else 0}:a",
+                "-af", "apad", "-t", f"{duration:.4f}",
+                "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
+                "-r", str(fps), "-c:a", "aac", "-b:a", audio_bitrate, "-ar", "44100",
+                "-movflags", "+faststart", tmp,
+            ]  # fmt: skip
+            run_ffmpeg(args)
+        return {
+            "duration": duration,
+            "cut_times": [f / fps for f in cut_frames],
+            "sentences": [asdict(s) for s in spoken],
+            "face_moves": [asdict(m) for m in moves],
+            "face_y": face_y,
+            "face_scale": scale,
+        }
+
+    meta = _cached("talk", params, path, build)
+    return TalkVideo(
+        path=path,
+        duration=meta["duration"],
+        size=(w, h),
+        fps=fps,
+        cut_times=meta["cut_times"],
+        sentences=[SpokenSentence(**s) for s in meta["sentences"]],
+        face_moves=[FaceMove(**m) for m in meta["face_moves"]],
+        face_y=meta["face_y"],
+        face_scale=meta["face_scale"],
+    )
