@@ -23,7 +23,7 @@ from typing import Any
 
 from reelforge.media.ffmpeg import run_ffmpeg
 
-VERSION = 1  # bump when a generator's output changes, to invalidate old cache entries
+VERSION = 2  # bump when a generator's output changes, to invalidate old cache entries
 DATA_DIR = Path(__file__).parent / "data"
 FACE_JPG = DATA_DIR / "face.jpg"
 # Where OpenCV's Haar frontal-face cascade finds the face inside face.jpg (x, y, w, h), 512x512.
@@ -77,7 +77,8 @@ def _cached(
     if not (cached.exists() and meta_path.exists()):
         root.mkdir(parents=True, exist_ok=True)
         tag = uuid.uuid4().hex[:8]
-        tmp = root / f".{kind}-{key}-{tag}{suffix}"  # keeps the suffix: ffmpeg picks the muxer by it
+        # The temp name keeps the suffix: ffmpeg picks the muxer by it.
+        tmp = root / f".{kind}-{key}-{tag}{suffix}"
         try:
             meta = build(tmp) or {}
             tmp_meta = root / f".{kind}-{key}-{tag}.json"
@@ -109,7 +110,9 @@ def speech_wav(text: str, path: str | Path, voice: str = "en-us", wpm: int = 160
         )
         return {"duration": wav_duration(tmp)}
 
-    _cached("speech", {"text": text, "voice": voice, "wpm": wpm}, Path(path).with_suffix(".wav"), build)
+    _cached(
+        "speech", {"text": text, "voice": voice, "wpm": wpm}, Path(path).with_suffix(".wav"), build
+    )
     out = Path(path)
     if out.suffix != ".wav":
         shutil.move(out.with_suffix(".wav"), out)
@@ -148,7 +151,16 @@ def silent_video(
         if audio:
             args += ["-f", "lavfi", "-i", f"anullsrc=r=44100:cl=mono:d={seconds}"]
             args += ["-c:a", "aac", "-b:a", "32k"]
-        args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-t", str(seconds)]
+        args += [
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-t",
+            str(seconds),
+        ]
         run_ffmpeg([*args, tmp])
 
     params = {"s": seconds, "size": list(size), "fps": fps, "audio": audio}
@@ -312,13 +324,23 @@ def talk_video(
                 wanted = [k * scene_cut_every_s for k in range(1, count + 1)]
             else:
                 wanted = []
-            cut_frames = sorted({round(c * fps) for c in wanted if 0.5 * fps <= round(c * fps) <= n_frames - fps // 2})
+            cut_frames = sorted(
+                {
+                    round(c * fps)
+                    for c in wanted
+                    if 0.5 * fps <= round(c * fps) <= n_frames - fps // 2
+                }
+            )
             bounds = [0, *cut_frames, n_frames]
 
             graph: list[str] = []
             for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-                src = BACKGROUNDS[i % len(BACKGROUNDS)].format(s=f"{w}x{h}", r=fps, d=(b - a + 2) / fps)
-                graph.append(f"{src},trim=end_frame={b - a},setpts=PTS-STARTPTS,format=yuv420p,setsar=1[b{i}]")
+                src = BACKGROUNDS[i % len(BACKGROUNDS)].format(
+                    s=f"{w}x{h}", r=fps, d=(b - a + 2) / fps
+                )
+                graph.append(
+                    f"{src},trim=end_frame={b - a},setpts=PTS-STARTPTS,format=yuv420p,setsar=1[b{i}]"
+                )
             n = len(bounds) - 1
             graph.append("".join(f"[b{i}]" for i in range(n)) + f"concat=n={n}:v=1:a=0[bg]")
 
@@ -333,10 +355,16 @@ def talk_video(
                 for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
                     frac, direction = ANCHORS[i % len(ANCHORS)]
                     start, end = a / fps, b / fps
-                    vx = direction * min(speed, free * (frac if direction < 0 else 1 - frac) / max(end - start, 1e-3))
+                    vx = direction * min(
+                        speed, free * (frac if direction < 0 else 1 - frac) / max(end - start, 1e-3)
+                    )
                     moves.append(FaceMove(start, end, free * frac, vx))
-                graph.append(f"[0:v]scale={face_h}:{face_h},format=yuv420p,setsar=1[face]")
-                graph.append(f"[bg][face]overlay=x='{_piecewise(moves)}':y={face_y}:eval=frame:shortest=1[vf]")
+                graph.append(
+                    f"[0:v]scale={face_h}:{face_h}:out_range=tv,format=yuv420p,setsar=1[face]"
+                )
+                graph.append(
+                    f"[bg][face]overlay=x='{_piecewise(moves)}':y={face_y}:eval=frame:shortest=1[vf]"
+                )
                 last = "vf"
             if title:
                 (Path(tmpdir) / "title.txt").write_text(title)

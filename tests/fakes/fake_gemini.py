@@ -95,7 +95,11 @@ def generate_content_body(
 ) -> dict[str, Any]:
     """A GenerateContentResponse whose first candidate holds ``text`` (no candidate if None)."""
     body: dict[str, Any] = {
-        "usageMetadata": {"promptTokenCount": 100, "candidatesTokenCount": 50, "totalTokenCount": 150},
+        "usageMetadata": {
+            "promptTokenCount": 100,
+            "candidatesTokenCount": 50,
+            "totalTokenCount": 150,
+        },
         "modelVersion": model,
         "responseId": "fake-response",
     }
@@ -113,7 +117,9 @@ def generate_content_body(
     return body
 
 
-def error_body(status: int, message: str | None = None, reason: str | None = None) -> dict[str, Any]:
+def error_body(
+    status: int, message: str | None = None, reason: str | None = None
+) -> dict[str, Any]:
     """A google.rpc.Status error body, as the API sends with 4xx/5xx."""
     name, default = _STATUS.get(status, ("UNKNOWN", "Unknown error."))
     error: dict[str, Any] = {"code": status, "message": message or default, "status": name}
@@ -158,7 +164,10 @@ class FakeGemini:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-gemini", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # quick shutdown between tests
+            name="fake-gemini",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -195,14 +204,21 @@ class FakeGemini:
 
     def reply_text(self, text: str | None, *, finish_reason: str = "STOP") -> FakeGemini:
         """Queue a 200 whose first candidate's text is ``text`` (None: blocked, no candidate)."""
-        return self.reply(FakeResponse(body=generate_content_body(text, finish_reason=finish_reason)))
+        return self.reply(
+            FakeResponse(body=generate_content_body(text, finish_reason=finish_reason))
+        )
 
     def reply_json(self, value: Any) -> FakeGemini:
         """Queue a 200 whose text part is ``value`` serialised as JSON (structured output)."""
         return self.reply_text(json.dumps(value))
 
     def reply_error(
-        self, status: int, message: str | None = None, *, reason: str | None = None, delay_s: float = 0.0
+        self,
+        status: int,
+        message: str | None = None,
+        *,
+        reason: str | None = None,
+        delay_s: float = 0.0,
     ) -> FakeGemini:
         return self.reply(
             FakeResponse(status=status, body=error_body(status, message, reason), delay_s=delay_s)
@@ -210,7 +226,9 @@ class FakeGemini:
 
     def reply_raw(self, status: int, raw: bytes, content_type: str = "text/plain") -> FakeGemini:
         """Queue a body that is not JSON (a proxy's HTML error page, a truncated reply)."""
-        return self.reply(FakeResponse(status=status, raw=raw, headers={"Content-Type": content_type}))
+        return self.reply(
+            FakeResponse(status=status, raw=raw, headers={"Content-Type": content_type})
+        )
 
     @property
     def pending(self) -> int:
@@ -255,7 +273,9 @@ class FakeGemini:
         if request.api_key != self.api_key:
             return FakeResponse(
                 400,
-                error_body(400, "API key not valid. Please pass a valid API key.", "API_KEY_INVALID"),
+                error_body(
+                    400, "API key not valid. Please pass a valid API key.", "API_KEY_INVALID"
+                ),
             )
         if request.model is None:
             return FakeResponse(404, error_body(404, f"no route for {request.path} in FakeGemini"))

@@ -40,3 +40,8 @@ def resource(service: str) -> Any:
     if key not in cache:
         cache[key] = boto3.session.Session().resource(service, config=_config())
     return cache[key]
+
+
+def reset_clients() -> None:
+    """Forget this thread's cached clients (tests switch endpoints and mocks)."""
+    _local.__dict__.clear()

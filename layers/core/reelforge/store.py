@@ -165,6 +165,9 @@ class Table:
         names: dict[str, str] = dict(condition_names or {})
         expr_values: dict[str, Any] = {}
         sets = []
+        # Setting None means removing the attribute (DynamoDB has no "SET to nothing").
+        remove = list(remove or []) + [k for k, v in values.items() if v is None]
+        values = {k: v for k, v in values.items() if v is not None}
         for i, (field, value) in enumerate(values.items()):
             names[f"#f{i}"] = field
             expr_values[f":v{i}"] = value

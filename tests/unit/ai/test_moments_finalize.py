@@ -57,7 +57,12 @@ class StubProvider:
 
 def test_request_defaults_and_target():
     request = MomentRequest()
-    assert (request.min_clips, request.max_clips, request.min_len, request.max_len) == (3, 15, 15, 60)
+    assert (request.min_clips, request.max_clips, request.min_len, request.max_len) == (
+        3,
+        15,
+        15,
+        60,
+    )
     assert request.target == 6
     assert MomentRequest(max_clips=4).target == 4
     assert MomentRequest(min_clips=8, max_clips=10).target == 8
@@ -66,17 +71,26 @@ def test_request_defaults_and_target():
     assert request.room(45) == 3
 
 
+def test_request_accepts_target_count_and_lowers_the_default_minimum():
+    assert MomentRequest(target_count=4).target == 4
+    assert MomentRequest(target_count=None).target == 6
+    two = MomentRequest(target_count=2)
+    assert (two.min_clips, two.target) == (2, 2)
+    with pytest.raises(ValidationError):
+        MomentRequest(min_clips=3, target_clips=2)  # an explicit minimum stays
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
         {"min_len": 60, "max_len": 60},
         {"min_len": 70, "max_len": 60},
         {"min_clips": 5, "max_clips": 4},
-        {"target_clips": 2},
         {"target_clips": 16},
         {"max_clips": 16},
         {"min_clips": 0},
         {"min_len": 0},
+        {"clip_count": 5},
     ],
 )
 def test_request_rejects_inconsistent_options(kwargs):
@@ -97,7 +111,11 @@ def test_snaps_to_sentence_boundaries(transcript, check_clips):
 
 def test_moves_boundaries_onto_scene_cuts_in_the_same_pause(transcript, check_clips):
     # Cuts in the pauses before sentence 3 and after sentence 10.
-    scenes = [Scene(start=0, end=13.2), Scene(start=13.2, end=49.3), Scene(start=49.3, end=DURATION)]
+    scenes = [
+        Scene(start=0, end=13.2),
+        Scene(start=13.2, end=49.3),
+        Scene(start=49.3, end=DURATION),
+    ]
     rough = candidate(sentence_start(3), sentence_end(10))
     [m] = finalize([rough], transcript, scenes, DURATION, MomentRequest())
     assert (m.start, m.end) == (13.2, 49.3)
@@ -214,12 +232,14 @@ def test_select_tops_up_a_provider_that_proposes_too_few(transcript, check_clips
     assert selection.provider == "stub"
     assert len(selection.moments) == 3
     assert sum(m.reason.startswith("local provider") for m in selection.moments) == 2
-    assert any("local provider" in note for note in selection.notes)
+    assert "local provider" in selection.notes
     check_clips(selection.moments, transcript, DURATION)
 
 
 def test_select_trims_to_the_target_by_score(transcript):
     rough = [candidate(20.0 * k, 20.0 * k + 16, score=10 + k) for k in range(8)]
-    selection = select_moments(StubProvider(rough), transcript, [], DURATION, MomentRequest(target_clips=4))
+    selection = select_moments(
+        StubProvider(rough), transcript, [], DURATION, MomentRequest(target_clips=4)
+    )
     assert [m.score for m in selection.moments] == [14, 15, 16, 17]
-    assert selection.notes == []
+    assert selection.notes == ""

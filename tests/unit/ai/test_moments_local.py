@@ -55,7 +55,7 @@ def test_five_minute_talk_gives_valid_clips(five_minutes, check_clips):
     scenes = scenes_every(23.0, duration)
     selection = select_moments(LocalMomentProvider(), transcript, scenes, duration)
     assert selection.provider == "local"
-    assert selection.has_speech and selection.notes == []
+    assert selection.has_speech and selection.notes == ""
     assert 3 <= len(selection.moments) <= 15
     assert len(selection.moments) == MomentRequest().target
     check_clips(selection.moments, transcript, duration, scenes=scenes)
@@ -122,14 +122,14 @@ def test_short_video_gives_fewer_clips_with_a_reason(make_transcript, check_clip
     selection = select_moments(LocalMomentProvider(), transcript, [], 40.0)
     assert len(selection.moments) == 2
     check_clips(selection.moments, transcript, 40.0)
-    assert selection.notes == ["video is 40 s long: room for 2 clips of >= 15 s"]
+    assert selection.notes == "video is 40 s long: room for 2 clips of >= 15 s"
 
 
 def test_video_shorter_than_a_clip(make_transcript):
     transcript = make_transcript(BODY[:2])
     selection = select_moments(LocalMomentProvider(), transcript, [], 10.0)
     assert selection.moments == []
-    assert selection.notes == ["video is 10 s long: room for 0 clips of >= 15 s"]
+    assert selection.notes == "video is 10 s long: room for 0 clips of >= 15 s"
 
 
 def test_silent_video_clips_follow_scenes():
@@ -143,7 +143,7 @@ def test_silent_video_clips_follow_scenes():
         assert m.start in cuts and m.end in cuts
         assert 15 <= m.duration <= 60
         assert m.text == "" and "no speech" in m.reason
-    assert any("no speech" in note for note in selection.notes)
+    assert "no speech" in selection.notes
 
 
 def test_silent_video_without_scenes_uses_fixed_windows():
@@ -151,7 +151,7 @@ def test_silent_video_without_scenes_uses_fixed_windows():
     selection = select_moments(LocalMomentProvider(), silent, [], 95.0)
     assert [(m.start, m.end) for m in selection.moments] == [(0, 30), (30, 60), (60, 95)]
     assert all("fixed window" in m.reason for m in selection.moments)
-    assert any("no speech" in note for note in selection.notes)
+    assert "no speech" in selection.notes
 
 
 def test_sparse_speech_is_topped_up_with_visual_windows(make_transcript, check_clips):
@@ -160,7 +160,7 @@ def test_sparse_speech_is_topped_up_with_visual_windows(make_transcript, check_c
     scenes = scenes_every(30.0, 180.0)
     selection = select_moments(LocalMomentProvider(), transcript, scenes, 180.0)
     assert len(selection.moments) == 3
-    check_clips(selection.moments, transcript, 180.0, scenes=scenes)
+    check_clips(selection.moments, transcript, 180.0, scenes=scenes, on_word_edges=False)
     speech = [m for m in selection.moments if m.text]
     assert len(speech) >= 1 and max(m.score for m in speech) > max(
         m.score for m in selection.moments if not m.text

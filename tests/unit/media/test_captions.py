@@ -119,7 +119,7 @@ def test_at_most_max_words_on_screen_and_each_word_highlighted_in_its_time(max_w
     ass = build_ass(SPEECH, clip_start=10.0, clip_end=30.0, max_words=max_words)
     events = parse_ass(ass)
     assert events
-    for (s1, e1, _), (s2, _e2, _) in zip(events, events[1:], strict=False):
+    for (_s1, e1, _), (s2, _e2, _) in zip(events, events[1:], strict=False):
         assert e1 <= s2 + 1e-9, "two caption events on screen at once"
     for _, _, text in events:
         assert 1 <= len(visible_words(text)) <= max_words

@@ -272,7 +272,10 @@ def test_long_wandering_path_is_reduced_and_the_expression_matches_the_path() ->
 
 def test_thumbnail_time_is_a_strong_face() -> None:
     xs = samples([0.5] * 30)
-    big = [FaceSample(s.t, (Face(0.5, 0.4, 0.1, 0.3),)) if 12 <= i < 15 else s for i, s in enumerate(xs)]
+    big = [
+        FaceSample(s.t, (Face(0.5, 0.4, 0.1, 0.3),)) if 12 <= i < 15 else s
+        for i, s in enumerate(xs)
+    ]
     p = plan_camera(big, src_w=1920, src_h=1080, duration=10)
     assert p.thumbnail_t == pytest.approx(4.0)
     assert math.isclose(p.spread_ratio, 0)

@@ -11,9 +11,11 @@ the API key. Output that is not valid JSON for the schema gets one corrective re
 
 from __future__ import annotations
 
+import contextlib
 import json
+from importlib import import_module
+from types import ModuleType
 
-import httpx
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
@@ -41,7 +43,7 @@ class GeminiMoment(BaseModel):
     """One moment as Gemini returns it; also the response schema sent to the API."""
 
     start: float = Field(ge=0, description="clip start, seconds from the video start")
-    end: float = Field(gt=0, description="clip end, seconds from the video start")
+    end: float = Field(ge=0, description="clip end, seconds from the video start")
     title: str = Field(description="catchy headline, at most 60 characters")
     hook: str = Field(description="the clip's opening line, as spoken")
     score: float = Field(ge=0, le=100, description="predicted virality, 0-100")
@@ -55,6 +57,19 @@ class GeminiMoment(BaseModel):
 
 
 _MOMENTS = TypeAdapter(list[GeminiMoment])
+
+
+def _http_libraries() -> list[ModuleType]:
+    """The SDK sends through httpx or its fork httpx2, whichever it picks: catch both."""
+    found = []
+    for name in ("httpx", "httpx2"):
+        with contextlib.suppress(ImportError):
+            found.append(import_module(name))
+    return found
+
+
+_TIMEOUTS = tuple(lib.TimeoutException for lib in _http_libraries())
+_TRANSPORT_ERRORS = tuple(lib.TransportError for lib in _http_libraries())
 
 
 class GeminiMomentProvider:
@@ -154,9 +169,9 @@ class GeminiMomentProvider:
             )
         except genai_errors.APIError as exc:
             raise self._mapped(exc) from None
-        except httpx.TimeoutException:
+        except _TIMEOUTS:
             raise TransientError(f"Gemini did not answer within {self.timeout_s:g} s") from None
-        except httpx.TransportError as exc:
+        except _TRANSPORT_ERRORS as exc:
             raise TransientError(
                 f"could not reach Gemini: {self._scrub(type(exc).__name__ + ': ' + str(exc))}"
             ) from None

@@ -68,7 +68,7 @@ _NUMBER_WORDS = {
 _FILLER = {"um", "uh", "erm", "er", "hmm", "mm", "like", "basically", "whatever", "stuff"}
 _FILLER_PAIRS = {("you", "know"), ("i", "mean"), ("kind", "of"), ("sort", "of")}
 _LEAD_IN = {"so", "and", "but", "well", "okay", "ok", "now", "um", "uh", "like", "yeah", "right"}
-_SMALL = {"a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "for", "but", "by", "with", "as"}
+_SMALL = {"a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "for", "but", "by", "with", "as"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -446,7 +446,9 @@ def _title(window: _Window, timeline: Timeline) -> str:
     if features[0].hook >= 0.3:
         source = timeline.sentences[si]
     else:
-        k = max(range(len(features)), key=lambda k: (features[k].hook + 0.05 * features[k].numbers, -k))
+        k = max(
+            range(len(features)), key=lambda k: (features[k].hook + 0.05 * features[k].numbers, -k)
+        )
         source = timeline.sentences[si + k]
     words = source.text.split()
     while words and _tokens(words[0]) and _tokens(words[0])[0] in _LEAD_IN | _FILLER:

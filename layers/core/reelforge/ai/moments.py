@@ -24,7 +24,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from reelforge.models import Moment, Scene, Transcript, Word
 
@@ -52,7 +52,9 @@ _CLAUSE = re.compile(r"[,;:—–]+[\"'”’)\]]*$")
 
 
 class MomentRequest(BaseModel):
-    """How many clips of which length the caller wants."""
+    """How many clips of which length the caller wants (unknown fields are an error)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     min_clips: int = Field(3, ge=1, le=MAX_CLIPS)
     max_clips: int = Field(MAX_CLIPS, ge=1, le=MAX_CLIPS)
@@ -60,6 +62,7 @@ class MomentRequest(BaseModel):
         None,
         ge=1,
         le=MAX_CLIPS,
+        validation_alias=AliasChoices("target_clips", "target_count"),
         description="clips to return when the video has room; default 6, kept within min..max",
     )
     min_len: float = Field(15.0, gt=0, le=180, description="seconds")
@@ -70,6 +73,13 @@ class MomentRequest(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> MomentRequest:
+        # Asking for fewer clips than the default minimum lowers the minimum.
+        if (
+            self.target_clips is not None
+            and "min_clips" not in self.model_fields_set
+            and self.target_clips < self.min_clips
+        ):
+            self.min_clips = self.target_clips
         if self.min_clips > self.max_clips:
             raise ValueError(
                 f"min_clips ({self.min_clips}) must not exceed max_clips ({self.max_clips})"
@@ -108,9 +118,10 @@ class MomentSelection(BaseModel):
 
     provider: str
     moments: list[Moment] = Field(default_factory=list)
-    notes: list[str] = Field(
-        default_factory=list,
-        description="why fewer than min_clips, no speech, local top-up; empty when all is normal",
+    notes: str = Field(
+        "",
+        description="why fewer than min_clips, no speech, a local top-up ('; '-joined); "
+        "empty when all is normal",
     )
     has_speech: bool = True
 
@@ -285,7 +296,9 @@ def finalize(
     return finalize_on(candidates, Timeline(transcript, scenes, duration), request)
 
 
-def finalize_on(candidates: list[Moment], timeline: Timeline, request: MomentRequest) -> list[Moment]:
+def finalize_on(
+    candidates: list[Moment], timeline: Timeline, request: MomentRequest
+) -> list[Moment]:
     """``finalize`` for callers that already built the ``Timeline``."""
     fitted: list[Moment] = []
     for candidate in candidates:
@@ -313,7 +326,9 @@ def finalize_on(candidates: list[Moment], timeline: Timeline, request: MomentReq
     return sorted(kept, key=lambda m: (m.start, m.end))
 
 
-def pick_non_overlapping(moments: list[Moment], limit: int, taken: list[Moment] | None = None) -> list[Moment]:
+def pick_non_overlapping(
+    moments: list[Moment], limit: int, taken: list[Moment] | None = None
+) -> list[Moment]:
     """Greedy by score (ties: earlier first): the best clips that overlap nothing kept."""
     kept = list(taken or [])
     added: list[Moment] = []
@@ -344,7 +359,9 @@ def select_moments(
     request = request or MomentRequest()
     timeline = Timeline(transcript, scenes, duration)
     notes: list[str] = []
-    moments = finalize_on(provider.propose(transcript, scenes, duration, request), timeline, request)
+    moments = finalize_on(
+        provider.propose(transcript, scenes, duration, request), timeline, request
+    )
     room = request.room(timeline.duration)
     wanted = min(request.min_clips, room)
 
@@ -361,8 +378,7 @@ def select_moments(
                 f"{len(extra)} more came from the local provider"
             )
 
-    target = min(request.target, request.max_clips)
-    moments = sorted(moments, key=lambda m: (-m.score, m.start))[:target]
+    moments = sorted(moments, key=lambda m: (-m.score, m.start))[: request.target]
     moments.sort(key=lambda m: (m.start, m.end))
 
     if not timeline.has_speech:
@@ -382,7 +398,10 @@ def select_moments(
                 f"{request.min_len:g}-{request.max_len:g} s could be found"
             )
     return MomentSelection(
-        provider=provider.name, moments=moments, notes=notes, has_speech=timeline.has_speech
+        provider=provider.name,
+        moments=moments,
+        notes="; ".join(notes),
+        has_speech=timeline.has_speech,
     )
 
 

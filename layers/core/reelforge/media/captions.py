@@ -227,9 +227,7 @@ def _stamp(t: float, sep: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
-def build_srt(
-    words: Iterable[Word], clip_start: float, clip_end: float, **grouping: float
-) -> str:
+def build_srt(words: Iterable[Word], clip_start: float, clip_end: float, **grouping: float) -> str:
     """SubRip sidecar with the same lines as the burned-in captions (`grouping`: see
     `caption_lines`)."""
     cues = caption_lines(words, clip_start=clip_start, clip_end=clip_end, **grouping)  # type: ignore[arg-type]
@@ -240,9 +238,7 @@ def build_srt(
     return "\n".join(blocks)
 
 
-def build_vtt(
-    words: Iterable[Word], clip_start: float, clip_end: float, **grouping: float
-) -> str:
+def build_vtt(words: Iterable[Word], clip_start: float, clip_end: float, **grouping: float) -> str:
     """WebVTT sidecar (for <track> in browsers), same lines as `build_srt`."""
     cues = caption_lines(words, clip_start=clip_start, clip_end=clip_end, **grouping)  # type: ignore[arg-type]
     body = [

@@ -206,7 +206,9 @@ def _rotation(container: av.container.InputContainer, stream, name: str) -> int:
             if i >= _MAX_PACKETS_FOR_FIRST_FRAME:
                 break
     except av.error.FFmpegError as exc:
-        raise InvalidMediaError(f"video stream of {name} cannot be decoded: {_reason(exc)}") from exc
+        raise InvalidMediaError(
+            f"video stream of {name} cannot be decoded: {_reason(exc)}"
+        ) from exc
     raise InvalidMediaError(f"video stream of {name} has no decodable frame")
 
 

@@ -92,7 +92,7 @@ class ReframePlan:
     out_h: int = OUT_H
     face_ratio: float = 0.0  # share of samples with a usable face
     spread_ratio: float = 0.0  # share of samples whose faces do not fit one window
-    thumbnail_t: float | None = None  # a clip time with a large face, for the thumbnail
+    thumbnail_t: float | None = None  # a clip time with a large face (near 1/3), for the thumbnail
     samples: list[FaceSample] = field(default_factory=list, repr=False)
 
     def x_at(self, t: float | Sequence[float] | np.ndarray) -> float | np.ndarray:
@@ -180,7 +180,9 @@ def detect_faces_in(gray: np.ndarray, *, profile: bool = True) -> tuple[Face, ..
     if not boxes and profile:
         side = _cascade("haarcascade_profileface.xml")
         boxes = _detect(side, gray, **kw)
-        boxes += [(fw - x - w, y, w, h, s) for x, y, w, h, s in _detect(side, cv2.flip(gray, 1), **kw)]
+        boxes += [
+            (fw - x - w, y, w, h, s) for x, y, w, h, s in _detect(side, cv2.flip(gray, 1), **kw)
+        ]
     if not boxes:
         return ()
     best = max(b[4] for b in boxes)
@@ -215,30 +217,28 @@ def detect_faces(
         "-vf", f"fps={fps:g},scale={sw}:{sh}:flags=area",
         "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1",
     ]  # fmt: skip
-    errors = tempfile.TemporaryFile()  # a file, not a pipe: a chatty stderr cannot block the read
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors)
-    assert proc.stdout is not None
     frame_bytes = sw * sh
     i = 0
-    try:
-        while True:
-            buf = proc.stdout.read(frame_bytes)
-            if len(buf) < frame_bytes:
-                break
-            gray = np.frombuffer(buf, np.uint8).reshape(sh, sw)
-            yield FaceSample(round(i / fps, 4), detect_faces_in(gray, profile=profile))
-            i += 1
-    finally:
-        if proc.poll() is None:
+    # stderr goes to a file, not a pipe: a chatty ffmpeg cannot block the frame reads
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors)
+        assert proc.stdout is not None
+        drained = False
+        try:
+            while len(buf := proc.stdout.read(frame_bytes)) == frame_bytes:
+                gray = np.frombuffer(buf, np.uint8).reshape(sh, sw)
+                yield FaceSample(round(i / fps, 4), detect_faces_in(gray, profile=profile))
+                i += 1
+            drained = True
+        finally:
             proc.stdout.close()
-            proc.kill()
-        proc.wait()
-        errors.seek(0)
-        stderr = errors.read()
-        errors.close()
-    if proc.returncode not in (0, None) and i == 0:
-        tail = stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-        raise MediaProcessingError("frame sampling failed: " + " | ".join(tail))
+            if not drained:
+                proc.kill()  # the consumer stopped early, or detection raised
+            proc.wait()
+        if proc.returncode != 0 and i == 0:
+            errors.seek(0)
+            tail = errors.read().decode("utf-8", "replace").strip().splitlines()[-3:]
+            raise MediaProcessingError("frame sampling failed: " + " | ".join(tail))
 
 
 # --------------------------------------------------------------------------- planning
@@ -338,9 +338,14 @@ def _smooth_segment(
         r = int(3 * sigma) + 1
         k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
         # odd reflection continues a pan past the ends instead of flattening it (no end lag)
-        padded = np.pad(path, r, mode="reflect", reflect_type="odd") if n > r else np.pad(path, r, mode="edge")
+        padded = (
+            np.pad(path, r, mode="reflect", reflect_type="odd")
+            if n > r
+            else np.pad(path, r, mode="edge")
+        )
         path = np.convolve(padded, k / k.sum(), mode="valid")
-    if max_pan > 0:  # the mean of a forward and a backward speed clamp is symmetric and still bounded
+    if max_pan > 0:
+        # the mean of a forward and a backward speed clamp is symmetric and still bounded
         lim = max_pan * dt
         fwd, bwd = path.copy(), path.copy()
         for i in range(1, n):
@@ -436,7 +441,8 @@ def plan_camera(
     thumb = None
     if with_face:
         strong = max(sizes) * 0.8
-        thumb = next(s.t for s, size in zip(samples, sizes, strict=True) if size >= strong)
+        strong_ts = [s.t for s, size in zip(samples, sizes, strict=True) if size >= strong]
+        thumb = min(strong_ts, key=lambda t: abs(t - duration / 3))  # not the first frame: fades
     stats = {"face_ratio": face_ratio, "spread_ratio": spread_ratio, "thumbnail_t": thumb}
     if face_ratio < min_face_ratio or spread_ratio > max_spread_ratio:
         kf = [(0.0, 0.5), (duration, 0.5)]
@@ -464,7 +470,9 @@ def plan_camera(
             )
         )  # fmt: skip
     keyframes = _reduce(segments, max_keyframes, tolerance)
-    return ReframePlan("track", keyframes, duration=duration, samples=list(samples), **base, **stats)
+    return ReframePlan(
+        "track", keyframes, duration=duration, samples=list(samples), **base, **stats
+    )
 
 
 def plan_reframe(

@@ -146,13 +146,15 @@ def render_clip(
     # the muxer fills with a duplicate (one frame too many), and crop's t is the output time.
     graph = f"[0:v]fps={rate.numerator}/{rate.denominator}:round=down[src];"
     graph += plan.filter("src", "rf")
-    tail = "format=yuv420p"
+    # limited range: full-range (JPEG-style) sources would otherwise stay full range, which
+    # many phone players show with crushed blacks
+    tail = "scale=out_range=tv,format=yuv420p"
     if ass_path is not None:
         fonts = Path(fonts_dir) if fonts_dir else default_fonts_dir()
-        ass_opt = f"ass=filename='{filter_path(ass_path)}'"
+        ass_opt = f"ass=filename={filter_path(ass_path)}"
         if fonts:
-            ass_opt += f":fontsdir='{filter_path(fonts)}'"
-        tail = f"{ass_opt},{tail}"
+            ass_opt += f":fontsdir={filter_path(fonts)}"
+        tail = f"{tail},{ass_opt}"
     graph += f";[rf]{tail}[v]"
 
     args: list[str | Path] = ["-ss", f"{start:.3f}", "-t", f"{duration:.3f}", "-i", source]

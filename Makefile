@@ -1,0 +1,34 @@
+# The README's commands. Each installs what it needs first (scripts/setup.sh).
+VENV := .venv
+BIN := $(VENV)/bin
+SAMPLE := examples/sample.mp4
+OUT := out/sample
+
+.PHONY: setup demo test test-fast lint serve bench sample
+
+setup:
+	@./scripts/setup.sh
+
+# The main job: the clips pipeline on the bundled sample, on the embedded AWS.
+demo: setup
+	$(BIN)/reelforge process $(SAMPLE) --out $(OUT)
+
+test: setup
+	$(BIN)/python -m pytest
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not e2e and not slow"
+
+lint: setup
+	$(BIN)/ruff check .
+	AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint
+	$(BIN)/cfn-lint template.yaml
+
+serve: setup
+	$(BIN)/reelforge serve --port 8000
+
+bench: setup
+	$(BIN)/python bench/clips.py
+
+sample: setup
+	$(BIN)/python examples/make_sample.py

@@ -1,0 +1,96 @@
+"""Issue 2's walk-through over real HTTP on the embedded AWS: accounts, tokens, a project,
+a presigned upload probed by the S3 trigger, ownership, deletion."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reelforge.blobs import Blobs
+from reelforge.media.ffmpeg import ffmpeg_exe
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def small_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("media") / "small.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
+                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "2",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", path], check=True)
+    return path
+
+
+def _wait_for_asset(client: httpx.Client, pid: str, aid: str, timeout: float = 30) -> dict:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        asset = next(a for a in client.get(f"/api/project/{pid}").json()["assets"] if a["id"] == aid)
+        if asset["status"] != "uploading":
+            return asset
+        time.sleep(0.2)
+    raise AssertionError("the S3 trigger never processed the upload")
+
+
+def test_upload_walkthrough(stack, small_video: Path) -> None:
+    owner = stack.client(stack.register("owner"))
+    token = owner.post("/api/tokens", json={"name": "cli", "scopes": ["projects:read", "projects:write"]})
+    assert token.status_code == 201
+    api = stack.client(token.json()["token"])
+
+    pid = api.post("/api/project", json={"name": "Walkthrough"}).json()["id"]
+    presigned = api.post(f"/api/project/{pid}/upload",
+                         json={"file_name": "my clip.mp4", "content_type": "video/mp4"}).json()
+    put = httpx.put(presigned["upload_url"], content=small_video.read_bytes(),
+                    headers={"Content-Type": "video/mp4"}, timeout=60)
+    assert put.status_code == 200
+
+    asset = _wait_for_asset(api, pid, presigned["asset_id"])
+    assert asset["status"] == "ready", asset
+    media = asset["media"]
+    assert abs(media["duration"] - 2.0) < 0.15
+    assert (media["width"], media["height"]) == (320, 240)
+    assert media["video_codec"] == "h264" and media["audio_codec"] == "aac"
+    assert round(media["fps"]) == 25 and asset["size_bytes"] == small_video.stat().st_size
+
+    # Not media: the asset fails with a reason.
+    junk = api.post(f"/api/project/{pid}/upload", json={"file_name": "notes.mp4", "content_type": "video/mp4"}).json()
+    httpx.put(junk["upload_url"], content=b"this is not a video\n" * 50, headers={"Content-Type": "video/mp4"})
+    failed = _wait_for_asset(api, pid, junk["asset_id"])
+    assert failed["status"] == "failed" and failed["error"]
+
+    # Another user sees nothing of it.
+    other = stack.client(stack.register("other"))
+    assert other.get(f"/api/project/{pid}").status_code == 404
+    assert other.delete(f"/api/project/{pid}").status_code == 404
+
+    # Deleting removes the project and its S3 objects.
+    keys_before = [k for k in Blobs().list_keys("uploads/") if f"/{pid}/" in k]
+    assert len(keys_before) == 2
+    assert api.delete(f"/api/project/{pid}").status_code == 204
+    assert api.get(f"/api/project/{pid}").status_code == 404
+    assert [k for k in Blobs().list_keys("uploads/") if f"/{pid}/" in k] == []
+
+
+def test_object_without_an_asset_record_is_deleted(stack) -> None:
+    """Only uploads the API presigned are kept (moto does not check signatures)."""
+    key = "uploads/someone/project/asset/x.mp4"
+    Blobs().put_bytes(key, b"data")
+    deadline = time.time() + 15
+    while Blobs().exists(key) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not Blobs().exists(key)
+
+
+def test_docs_and_cors(stack) -> None:
+    client = stack.client()
+    assert client.get("/api/docs").status_code == 200
+    pre = client.options("/api/project", headers={"Origin": "http://localhost:5173",
+                                                  "Access-Control-Request-Method": "POST"})
+    assert pre.headers.get("access-control-allow-origin") == "http://localhost:5173"
+    assert client.options("/api/project", headers={"Origin": "http://evil.example",
+                                                   "Access-Control-Request-Method": "POST"}
+                          ).headers.get("access-control-allow-origin") is None
