@@ -369,7 +369,7 @@ def talk_video(
             if title:
                 (Path(tmpdir) / "title.txt").write_text(title)
                 graph.append(
-                    f"[{last}]drawtext=fontfile={FONT}:textfile={Path(tmpdir) / 'title.txt'}:"
+                    f"[{last}]drawtext=fontfile={FONT}:expansion=none:textfile={Path(tmpdir) / 'title.txt'}:"
                     f"fontsize={max(12, h // 18)}:fontcolor=white:box=1:boxcolor=black@0.55:"
                     f"boxborderw={max(4, h // 80)}:x=(w-text_w)/2:y=h-text_h-{h // 14}[vt]"
                 )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -356,12 +358,116 @@ def test_connection_refused_is_transient(tmp_path: Path) -> None:
         fetch(f"http://127.0.0.1:{port}/v.mp4", tmp_path, LOCAL)
 
 
+def test_tries_each_checked_address(
+    server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """First address unreachable (no listener on 127.0.0.3): the next checked one is used."""
+    port = int(server.rsplit(":", 1)[1])
+
+    def fake(host: str, port: int, *args: object, **kwargs: object) -> list[tuple]:
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.3", port)),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+        ]
+
+    monkeypatch.setattr(ingest, "_getaddrinfo", fake)
+    both = IngestPolicy(max_bytes=10 * MB, allow_hosts=frozenset({"127.0.0.1", "127.0.0.3"}))
+    media = fetch(f"http://media.test:{port}/video.mp4", tmp_path, both)
+    assert media.path.read_bytes() == VIDEO
+    only_first = IngestPolicy(max_bytes=10 * MB, allow_hosts=frozenset({"127.0.0.3"}))
+    with pytest.raises(IngestError, match="loopback"):  # every address is checked, not just one
+        fetch(f"http://media.test:{port}/video.mp4", tmp_path, only_first)
+
+
 def test_progress_reaches_one(server: str, tmp_path: Path) -> None:
     seen: list[float] = []
     fetch(f"{server}/video.mp4", tmp_path, LOCAL, on_progress=seen.append)
     assert seen[-1] == 1.0
     assert seen == sorted(seen)
     assert all(0.0 <= f <= 1.0 for f in seen)
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    pytest.importorskip("cryptography")
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def test_https_connects_to_checked_address_with_real_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The socket goes to the pinned IP, while SNI, certificate check and Host use the name."""
+    cert_file, key_file = _self_signed(tmp_path)
+    snis: list[str | None] = []
+    hosts: list[str | None] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            hosts.append(self.headers["Host"])
+            self.send_response(200)
+            self.send_header("Content-Type", "video/mp4")
+            self.send_header("Content-Length", "5")
+            self.end_headers()
+            self.wfile.write(b"video")
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    context.sni_callback = lambda _sock, name, _ctx: snis.append(name)
+    httpd = _Server(("127.0.0.1", 0), Handler)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    port = httpd.server_address[1]
+    url = f"https://localhost:{port}/clip.mp4"
+    dest = tmp_path / "out"
+    try:
+        # The certificate is not in the public trust store: refused as invalid.
+        with pytest.raises(IngestError, match="TLS certificate of localhost"):
+            fetch(url, dest, LOCAL)
+        # Trusting it, the fetch works, so it was checked against "localhost", not 127.0.0.1.
+        trusting = ssl.create_default_context(cafile=str(cert_file))
+        monkeypatch.setattr(
+            ingest.httpx, "Client", functools.partial(ingest.httpx.Client, verify=trusting)
+        )
+        media = fetch(url, dest, LOCAL)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert media.path.read_bytes() == b"video"
+    assert hosts == [f"localhost:{port}"]
+    assert snis and set(snis) == {"localhost"}
 
 
 # --------------------------------------------------------------------------- web pages

@@ -99,13 +99,13 @@ class FetchedMedia:
 
 @dataclass(frozen=True)
 class _Target:
-    """A checked URL and the address to connect to (pinned against DNS rebinding)."""
+    """A checked URL and the addresses to connect to (pinned against DNS rebinding)."""
 
     url: str
     scheme: str
     host: str
     port: int
-    ip: str
+    ips: tuple[str, ...]
 
 
 # --------------------------------------------------------------------------- checks
@@ -145,7 +145,7 @@ def _check_url(url: str, policy: IngestPolicy) -> _Target:
         reason = blocked_reason(address)
         if reason:
             raise IngestError(_refusal(host, address, reason))
-    return _Target(url=url, scheme=scheme, host=host, port=port, ip=addresses[0])
+    return _Target(url=url, scheme=scheme, host=host, port=port, ips=tuple(addresses))
 
 
 def _refusal(host: str, address: str, reason: str) -> str:
@@ -155,7 +155,7 @@ def _refusal(host: str, address: str, reason: str) -> str:
 
 
 def _resolve(host: str, port: int) -> list[str]:
-    """All addresses of `host`, in resolver order (the first is the one we connect to)."""
+    """All addresses of `host`, in the resolver's preferred order."""
     try:
         infos = _getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
@@ -296,12 +296,12 @@ def _download_direct(
 
 @contextmanager
 def _open(target: _Target, policy: IngestPolicy) -> Iterator[httpx.Response]:
-    """GET `target` on its checked address, with Host and TLS SNI naming the real host."""
+    """GET `target` on its checked addresses, with Host and TLS SNI naming the real host.
+
+    Addresses are tried in resolver order, like a browser: a host with an IPv6 address
+    first must still work from a Lambda without IPv6 egress.
+    """
     parts = urlsplit(target.url)
-    ip_host = f"[{target.ip}]" if ":" in target.ip else target.ip
-    pinned = urlunsplit(
-        (target.scheme, f"{ip_host}:{target.port}", parts.path or "/", parts.query, "")
-    )
     default_port = 443 if target.scheme == "https" else 80
     host_header = _ascii_host(target.host)
     if ":" in host_header:
@@ -320,11 +320,21 @@ def _open(target: _Target, policy: IngestPolicy) -> Iterator[httpx.Response]:
     with httpx.Client(
         timeout=httpx.Timeout(policy.timeout_s), follow_redirects=False, trust_env=False
     ) as client:
-        request = client.build_request("GET", pinned, headers=headers, extensions=extensions)
-        try:
-            response = client.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            raise _transport_error(exc, target.host) from exc
+        for attempt, ip in enumerate(target.ips, 1):
+            ip_host = f"[{ip}]" if ":" in ip else ip
+            pinned = urlunsplit(
+                (target.scheme, f"{ip_host}:{target.port}", parts.path or "/", parts.query, "")
+            )
+            request = client.build_request("GET", pinned, headers=headers, extensions=extensions)
+            try:
+                response = client.send(request, stream=True)
+                break
+            except httpx.ConnectError as exc:
+                error = _transport_error(exc, target.host)
+                if attempt == len(target.ips) or isinstance(error, IngestError):
+                    raise error from exc
+            except httpx.HTTPError as exc:
+                raise _transport_error(exc, target.host) from exc
         try:
             yield response
         finally:

@@ -23,6 +23,22 @@ from reelforge.store import ConditionFailed, Keys, NotFound, Table
 
 logger = Logger(child=True)
 KIND = "process"
+# Each stage's share of the job's overall progress (0..1), in pipeline order.
+STAGES: dict[str, tuple[float, float]] = {
+    "ingest": (0.02, 0.10),
+    "probe": (0.10, 0.12),
+    "transcribe": (0.12, 0.56),
+    "select": (0.56, 0.62),
+    "render": (0.62, 0.98),
+    "publish": (0.98, 1.0),
+}
+
+
+def _report(job_id: str, stage: str, done: float, message: str) -> None:
+    """Progress within a stage (0..1), mapped onto the job's overall progress."""
+    lo, hi = STAGES[stage]
+    jobs.progress(job_id, stage=stage, fraction=lo + (hi - lo) * max(0.0, min(1.0, done)),
+                  message=message)
 
 
 class ProcessOptions(BaseModel):
@@ -139,7 +155,7 @@ def acquire_slot(event: dict[str, Any]) -> dict[str, Any]:
 def ingest(event: dict[str, Any]) -> dict[str, Any]:
     job_id = event["job_id"]
     source = Source(**event["source"])
-    jobs.progress(job_id, stage="ingest", fraction=0.03, message="Fetching the video")
+    _report(job_id, "ingest", 0.0, "Fetching the video")
     if source.kind == "upload":
         if not source.key or not Blobs().exists(source.key):
             raise InvalidMediaError("the uploaded file is missing")
@@ -152,8 +168,7 @@ def ingest(event: dict[str, Any]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ingest-") as tmp:
         fetched = fetcher.fetch(
             source.url or "", Path(tmp), policy,
-            on_progress=lambda f: jobs.progress(job_id, stage="ingest", fraction=0.03 + 0.07 * f,
-                                                message="Downloading the video"),
+            on_progress=lambda f: _report(job_id, "ingest", f, "Downloading the video"),
         )
         key = _artifact(job_id, f"source/{blobs.safe_file_name(fetched.path.name, default='source.mp4')}")
         Blobs().put_file(key, fetched.path, fetched.content_type)
@@ -169,8 +184,7 @@ def probe_step(event: dict[str, Any]) -> dict[str, Any]:
         raise InvalidMediaError("the file has no video stream; clips need a picture")
     if info.duration < 3:
         raise InvalidMediaError(f"the video is {info.duration:.1f} s long; too short for clips")
-    jobs.progress(job_id, stage="probe", fraction=0.12,
-                  message=f"Video {info.width}x{info.height}, {info.duration:.0f} s")
+    _report(job_id, "probe", 1.0, f"Video {info.width}x{info.height}, {info.duration:.0f} s")
     return info.model_dump()
 
 
@@ -180,15 +194,14 @@ def transcribe_step(event: dict[str, Any]) -> dict[str, Any]:
     job_id = event["job_id"]
     options = ProcessOptions(**event.get("options") or {})
     s = get_settings()
-    jobs.progress(job_id, stage="transcribe", fraction=0.15, message="Transcribing speech")
+    _report(job_id, "transcribe", 0.0, "Transcribing speech")
     with tempfile.TemporaryDirectory(prefix="transcribe-") as tmp:
         video = Blobs().download(event["video_key"], Path(tmp) / "source")
         transcript = transcribe(
             video, model=options.whisper_model or s.whisper_model, device=s.whisper_device,
             compute_type=s.whisper_compute_type, beam_size=s.whisper_beam_size,
             language=options.language,
-            on_progress=lambda f: jobs.progress(job_id, stage="transcribe", fraction=0.15 + 0.4 * f,
-                                                message=f"Transcribing speech ({100 * f:.0f}%)"),
+            on_progress=lambda f: _report(job_id, "transcribe", f, f"Transcribing speech ({100 * f:.0f}%)"),
         )
     key = _artifact(job_id, "transcript.json")
     Blobs().put_bytes(key, transcript.model_dump_json().encode(), "application/json")
@@ -223,7 +236,7 @@ def select_moments_step(event: dict[str, Any]) -> dict[str, Any]:
     options = ProcessOptions(**event.get("options") or {})
     choice = ProviderChoice(**event["provider"])
     s = get_settings()
-    jobs.progress(job_id, stage="select", fraction=0.58, message=f"Choosing moments ({choice.name})")
+    _report(job_id, "select", 0.0, f"Choosing moments ({choice.name})")
     api_key = None
     if choice.name == "gemini":
         if choice.sealed_key:
@@ -244,7 +257,7 @@ def select_moments_step(event: dict[str, Any]) -> dict[str, Any]:
         raise InvalidMediaError(selection.notes or "no moments could be selected from this video")
     key = _artifact(job_id, "moments.json")
     Blobs().put_bytes(key, selection.model_dump_json().encode(), "application/json")
-    jobs.progress(job_id, stage="select", fraction=0.62, message=f"Selected {len(clips)} moments")
+    _report(job_id, "select", 1.0, f"Selected {len(clips)} moments")
     return {"clips": clips, "notes": selection.notes or "", "provider": selection.provider}
 
 
@@ -279,8 +292,7 @@ def render_clip_step(event: dict[str, Any]) -> dict[str, Any]:
             store.put_file(keys[f"{kind}_key"], path, ctype)
     done = jobs.increment(job_id, "clips_done")
     total = int(event.get("clip_count") or 1)
-    jobs.progress(job_id, stage="render", fraction=0.62 + 0.35 * min(1.0, done / total),
-                  message=f"Rendered clip {done}/{total}")
+    _report(job_id, "render", done / total, f"Rendered clip {done}/{total}")
     return {**clip, **keys, "name": name, "duration": rendered.duration, "width": rendered.width,
             "height": rendered.height, "reframe": rendered.mode}
 

@@ -120,7 +120,7 @@ def test_invalid_twice_raises_provider_error(fake_gemini, provider, transcript):
 
 def test_blocked_answers_count_as_invalid(fake_gemini, provider, transcript):
     fake_gemini.reply_text(None).reply_text(None)
-    with pytest.raises(ProviderError, match="empty"):
+    with pytest.raises(ProviderError, match=r"empty \(blocked: SAFETY\)"):
         provider.propose(transcript, SCENES, DURATION, MomentRequest())
     assert len(fake_gemini.requests) == 2
 

@@ -81,7 +81,7 @@ def server(media_dir: Path):
     srv = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(handler, directory=str(media_dir))
     )
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{srv.server_address[1]}", handler
     srv.shutdown()

@@ -89,6 +89,14 @@ def test_probe_video(moving_face: Path) -> None:
     assert not v.has_audio
 
 
+def test_rotated_source_is_seen_upright(moving_face: Path, tmp_path: Path) -> None:
+    rotated = tmp_path / "rotated.mp4"
+    run_ffmpeg(["-display_rotation:v:0", "90", "-i", moving_face, "-c", "copy", rotated])
+    v = probe_video(rotated)
+    assert (v.width, v.height, v.rotation) == (H, W, 90)
+    assert plan_reframe(rotated, start=0, end=1).mode == "scale"  # 360x640 is 9:16 already
+
+
 def test_camera_follows_moving_face(plan) -> None:
     assert plan.mode == "track"
     assert (plan.crop_w, plan.crop_h) == (202, 360)

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import mediagen
@@ -41,6 +43,13 @@ def _recall(expected: str, heard: str) -> float:
 @pytest.fixture(scope="module")
 def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("transcribe")
+
+
+@pytest.fixture(scope="module")
+def model_cache() -> Iterator[Path]:
+    """One joined base model for the module, deleted afterwards (145 MB)."""
+    with tempfile.TemporaryDirectory(prefix="reelforge-models-") as tmp:
+        yield Path(tmp)
 
 
 @pytest.fixture(scope="module")
@@ -93,15 +102,12 @@ def test_words_land_near_the_sentence_that_was_spoken(talk: mediagen.TalkVideo, 
 
 
 @pytest.mark.slow
-def test_base_model_detects_english_and_transcribes(
-    media_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+def test_base_model_detects_english_and_transcribes(media_dir: Path, model_cache: Path) -> None:
     wav = mediagen.speech_wav(
         "Scene detection finds every hard cut in the video.", media_dir / "speech.wav"
     )
-    cache = tmp_path_factory.mktemp("models")
-    result = transcribe(wav, model="base", language=None, cache_dir=cache)
-    assert (cache / "whisper-base" / "model.bin").stat().st_size == tr.BASE_MODEL_SIZE
+    result = transcribe(wav, model="base", language=None, cache_dir=model_cache)
+    assert (model_cache / "whisper-base" / "model.bin").stat().st_size == tr.BASE_MODEL_SIZE
     assert result.model == "base"
     assert result.language == "en" and result.language_probability > 0.5
     assert _recall("Scene detection finds every hard cut in the video.", result.text) >= 0.8
@@ -188,12 +194,12 @@ def test_join_parts_is_safe_when_racing(tmp_path: Path) -> None:
 
 
 def test_base_model_is_joined_and_verified_in_the_cache(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("REELFORGE_MODEL_CACHE", str(tmp_path))
-    assert model_cache_dir() == tmp_path
+    monkeypatch.setenv("REELFORGE_MODEL_CACHE", str(model_cache))
+    assert model_cache_dir() == model_cache
     model_dir = ensure_base_model()
-    assert model_dir == tmp_path / "whisper-base"
+    assert model_dir == model_cache / "whisper-base"
     assert sorted(p.name for p in model_dir.iterdir()) == [
         "config.json",
         "model.bin",

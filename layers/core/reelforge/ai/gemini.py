@@ -61,15 +61,16 @@ _MOMENTS = TypeAdapter(list[GeminiMoment])
 
 def _http_libraries() -> list[ModuleType]:
     """The SDK sends through httpx or its fork httpx2, whichever it picks: catch both."""
-    found = []
+    found: list[ModuleType] = []
     for name in ("httpx", "httpx2"):
         with contextlib.suppress(ImportError):
             found.append(import_module(name))
     return found
 
 
-_TIMEOUTS = tuple(lib.TimeoutException for lib in _http_libraries())
-_TRANSPORT_ERRORS = tuple(lib.TransportError for lib in _http_libraries())
+_HTTP = _http_libraries()
+_TIMEOUTS = tuple(lib.TimeoutException for lib in _HTTP)
+_TRANSPORT_ERRORS = tuple(lib.TransportError for lib in _HTTP)
 
 
 class GeminiMomentProvider:
@@ -180,9 +181,9 @@ class GeminiMomentProvider:
             return text, None
         feedback = response.prompt_feedback
         if feedback and feedback.block_reason:
-            return None, f"blocked: {feedback.block_reason}"
+            return None, f"blocked: {_name(feedback.block_reason)}"
         if response.candidates and response.candidates[0].finish_reason:
-            return None, f"finish reason {response.candidates[0].finish_reason}"
+            return None, f"finish reason {_name(response.candidates[0].finish_reason)}"
         return None, "no candidates"
 
     def _mapped(self, exc: genai_errors.APIError) -> Exception:
@@ -256,6 +257,11 @@ def build_prompt(timeline: Timeline, language: str, request: MomentRequest) -> s
             *lines,
         ]
     )
+
+
+def _name(value: object) -> str:
+    """An SDK enum's wire name (SAFETY), whatever the Python version's enum formatting."""
+    return str(getattr(value, "value", value))
 
 
 def _user(text: str) -> types.Content:

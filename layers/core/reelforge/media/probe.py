@@ -131,8 +131,8 @@ def _describe(container: av.container.InputContainer, name: str) -> dict:
         if not (s.disposition & av.stream.Disposition.attached_pic)  # mp3/m4a cover art
     ]
     audios = list(container.streams.audio)
-    if not videos and not audios:
-        raise InvalidMediaError(f"no audio or video stream in {name}")
+    if not videos and not audios:  # subtitles only, or a truncated header
+        raise InvalidMediaError(f"not a media file: no audio or video stream in {name}")
     if not audios and (fmt in _IMAGE_FORMATS or fmt.endswith("_pipe")):
         raise InvalidMediaError(f"not a media file: {name} is a still image ({fmt})")
 

@@ -205,6 +205,8 @@ def detect_faces(
 ) -> Iterator[FaceSample]:
     """Yield the faces in [start, end) of `source` every 1/fps seconds (times from `start`).
 
+    With `profile`, a sample right after one with a face also looks for profiles.
+
     One ffmpeg process decodes, drops to `fps` and shrinks to `width`: much cheaper than
     seeking per sample, and the frames are autorotated exactly like the render sees them.
     """
@@ -223,11 +225,15 @@ def detect_faces(
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors)
         assert proc.stdout is not None
-        drained = False
+        drained = seen_face = False
         try:
             while len(buf := proc.stdout.read(frame_bytes)) == frame_bytes:
                 gray = np.frombuffer(buf, np.uint8).reshape(sh, sw)
-                yield FaceSample(round(i / fps, 4), detect_faces_in(gray, profile=profile))
+                # profiles only bridge a face that turned away: two more cascade passes on
+                # every faceless B-roll frame would triple the cost for nothing
+                faces = detect_faces_in(gray, profile=profile and seen_face)
+                seen_face = bool(faces)
+                yield FaceSample(round(i / fps, 4), faces)
                 i += 1
             drained = True
         finally:
