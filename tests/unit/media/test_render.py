@@ -4,6 +4,8 @@ face kept in the crop, and the odd sources (no face, tiny, portrait, no audio)."
 from __future__ import annotations
 
 import re
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import av
@@ -11,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from reelforge.errors import InvalidMediaError
+from reelforge.errors import IngestError, InvalidMediaError
 from reelforge.media.ffmpeg import run_ffmpeg
 from reelforge.media.render import filter_path, render_clip
 from reelforge.models import Word
@@ -123,13 +125,13 @@ def test_track_clip_format_and_exact_duration(track_clip) -> None:
     assert clip.mode == "track"
     assert (clip.width, clip.height) == (1080, 1920)
     assert clip.duration == pytest.approx(2.0, abs=1 / FPS)
-    assert_vertical_mp4(clip.path, 2.0)
+    assert_vertical_mp4(clip.video_path, 2.0)
     assert progress[-1] == 1.0 and progress == sorted(progress)
 
 
 def test_cut_starts_and_ends_on_the_right_frames(track_clip) -> None:
     clip, _ = track_clip
-    frames = frames_at(clip.path, [0.0, 0.9, 1.0, 1.95])
+    frames = frames_at(clip.video_path, [0.0, 0.9, 1.0, 1.95])
     for t, second in [(0.0, 2), (0.9, 2), (1.0, 3), (1.95, 3)]:
         top = frames[t][TOP_ROWS].reshape(-1, 3).mean(axis=0)
         assert np.abs(top - SECOND_BGR[second]).max() < 25, (t, top)
@@ -137,7 +139,7 @@ def test_cut_starts_and_ends_on_the_right_frames(track_clip) -> None:
 
 def test_captions_are_burned_in_with_the_active_word_highlighted(track_clip) -> None:
     clip, _ = track_clip
-    frames = frames_at(clip.path, [0.25, 1.85])  # "Hello" is spoken at 2.1-2.4 s (source)
+    frames = frames_at(clip.video_path, [0.25, 1.85])  # "Hello" is spoken at 2.1-2.4 s (source)
     white, black, yellow = caption_pixels(frames[0.25])
     assert white > 2000 and black > 2000 and yellow > 500, (white, black, yellow)
     white, black, yellow = caption_pixels(frames[1.85])  # after the last word and its linger
@@ -147,7 +149,7 @@ def test_captions_are_burned_in_with_the_active_word_highlighted(track_clip) -> 
 def test_face_stays_inside_the_crop(track_clip) -> None:
     clip, _ = track_clip
     cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-    for t, frame in frames_at(clip.path, [0.1, 1.0, 1.9]).items():
+    for t, frame in frames_at(clip.video_path, [0.1, 1.0, 1.9]).items():
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         faces = cascade.detectMultiScale(gray[:1100], 1.1, 5, minSize=(100, 100))
         assert len(faces) >= 1, t
@@ -174,8 +176,8 @@ def test_tiny_faceless_source_is_fit_and_survives_an_awkward_output_dir(
     clip = render_clip(sources["tiny"], start=0.5, end=2.5, words=words, out_path=out,
                        preset="ultrafast")  # fmt: skip
     assert clip.mode == "fit"
-    assert_vertical_mp4(clip.path, 2.0)
-    frame = frames_at(clip.path, [0.3])[0.3]
+    assert_vertical_mp4(clip.video_path, 2.0)
+    frame = frames_at(clip.video_path, [0.3])[0.3]
     white, black, _ = caption_pixels(frame)
     assert white > 1000 and black > 1000  # the ass filter found the file in that directory
     # fit: the sharp frame fills the width in the middle; a blurred copy fills the rest
@@ -189,8 +191,8 @@ def test_portrait_source_without_audio_is_scaled_and_gets_silence(
     clip = render_clip(sources["portrait"], start=1.0, end=2.5, words=[],
                        out_path=tmp_path / "p.mp4", preset="ultrafast")  # fmt: skip
     assert clip.mode == "scale" and clip.ass_path is None
-    assert_vertical_mp4(clip.path, 1.5)
-    top = frames_at(clip.path, [0.1])[0.1][TOP_ROWS].reshape(-1, 3).mean(axis=0)
+    assert_vertical_mp4(clip.video_path, 1.5)
+    top = frames_at(clip.video_path, [0.1])[0.1][TOP_ROWS].reshape(-1, 3).mean(axis=0)
     assert np.abs(top - SECOND_BGR[1]).max() < 25
 
 
@@ -210,3 +212,53 @@ def test_bad_inputs_are_named_errors(sources: dict[str, Path], tmp_path: Path) -
 def test_filter_path_escapes_both_levels() -> None:
     assert filter_path("/a/b.ass") == "/a/b.ass"
     assert filter_path("/x:y/it's,[1];z") == "/x\\\\:y/it\\\\\\'s\\,\\[1\\]\\;z"
+
+
+class _RangeHandler(SimpleHTTPRequestHandler):
+    """Static files with Range support, like S3 behind a presigned GET URL."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        path = Path(self.translate_path(self.path.split("?")[0]))
+        if not path.is_file():
+            self.send_error(404)
+            return
+        data = path.read_bytes()
+        m = re.match(r"bytes=(\d+)-(\d*)", self.headers.get("Range") or "")
+        start = int(m.group(1)) if m else 0
+        end = int(m.group(2)) if m and m.group(2) else len(data) - 1
+        self.send_response(206 if m else 200)
+        if m:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.send_header("Content-Type", "video/mp4")
+        self.end_headers()
+        self.wfile.write(data[start : end + 1])
+
+
+@pytest.fixture
+def served(sources: dict[str, Path]):
+    root = sources["tiny"].parent
+    handler = type("Handler", (_RangeHandler,), {})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: handler(*a, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_renders_from_a_presigned_style_url_without_leaking_the_signature(
+    served: str, tmp_path: Path
+) -> None:
+    query = "?X-Amz-Signature=s3cr3t"
+    clip = render_clip(f"{served}/tiny.mp4{query}", start=0.5, end=1.5, words=[],
+                       out_path=tmp_path / "u.mp4", preset="ultrafast")  # fmt: skip
+    assert clip.mode == "fit"
+    assert_vertical_mp4(clip.video_path, 1.0)
+    with pytest.raises(IngestError) as err:
+        render_clip(f"{served}/missing.mp4{query}", start=0, end=1, words=[],
+                    out_path=tmp_path / "m.mp4")  # fmt: skip
+    assert "s3cr3t" not in str(err.value)

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Column
 
 from reelforge.process import STAGES
 
@@ -72,7 +73,7 @@ def _submit(api: httpx.Client, source: str, is_url: bool, options: dict[str, Any
 
 def _follow(api: httpx.Client, job_id: str, console: Console) -> dict[str, Any]:
     """Show one bar per stage from the SSE stream; returns the final /api/status body."""
-    columns = (TextColumn("{task.description:<11}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+    columns = (TextColumn("{task.description}", table_column=Column(width=10, no_wrap=True)), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                TextColumn("{task.fields[message]}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as bars:
         tasks: dict[str, TaskID] = {s: bars.add_task(s, total=100, message="", start=False) for s in STAGES}
@@ -87,7 +88,12 @@ def _follow(api: httpx.Client, job_id: str, console: Console) -> dict[str, Any]:
                         continue
                     event = json.loads(line[6:])
                     if event.get("status") == "done":
-                        return api.get(f"/api/status/{job_id}").json()
+                        final = api.get(f"/api/status/{job_id}").json()
+                        if final["status"] == "completed":
+                            for task in tasks.values():
+                                bars.start_task(task)
+                                bars.update(task, completed=100)
+                        return final
                     _update_bars(bars, tasks, event)
 
 

@@ -136,7 +136,9 @@ class EmbeddedAWS:
         from moto.server import ThreadedMotoServer
 
         self._set_env(_LOCAL_ENV)
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request
+        # moto logs every request, and every failed execution with its internals.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
         self.port = self._server.get_host_and_port()[1]

@@ -227,10 +227,24 @@ def _stamp(t: float, sep: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
-def build_srt(words: Iterable[Word], clip_start: float, clip_end: float, **grouping: float) -> str:
-    """SubRip sidecar with the same lines as the burned-in captions (`grouping`: see
-    `caption_lines`)."""
-    cues = caption_lines(words, clip_start=clip_start, clip_end=clip_end, **grouping)  # type: ignore[arg-type]
+def build_srt(
+    words: Iterable[Word],
+    clip_start: float,
+    clip_end: float,
+    *,
+    max_words: int = 4,
+    max_chars: int = 22,
+    max_gap: float = 0.6,
+) -> str:
+    """SubRip sidecar with the same lines as the burned-in captions."""
+    cues = caption_lines(
+        words,
+        clip_start=clip_start,
+        clip_end=clip_end,
+        max_words=max_words,
+        max_chars=max_chars,
+        max_gap=max_gap,
+    )
     blocks = [
         f"{i}\n{_stamp(c.start, ',')} --> {_stamp(c.end, ',')}\n{c.text}\n"
         for i, c in enumerate(cues, 1)
@@ -238,9 +252,24 @@ def build_srt(words: Iterable[Word], clip_start: float, clip_end: float, **group
     return "\n".join(blocks)
 
 
-def build_vtt(words: Iterable[Word], clip_start: float, clip_end: float, **grouping: float) -> str:
+def build_vtt(
+    words: Iterable[Word],
+    clip_start: float,
+    clip_end: float,
+    *,
+    max_words: int = 4,
+    max_chars: int = 22,
+    max_gap: float = 0.6,
+) -> str:
     """WebVTT sidecar (for <track> in browsers), same lines as `build_srt`."""
-    cues = caption_lines(words, clip_start=clip_start, clip_end=clip_end, **grouping)  # type: ignore[arg-type]
+    cues = caption_lines(
+        words,
+        clip_start=clip_start,
+        clip_end=clip_end,
+        max_words=max_words,
+        max_chars=max_chars,
+        max_gap=max_gap,
+    )
     body = [
         f"{_stamp(c.start, '.')} --> {_stamp(c.end, '.')}\n"
         + c.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

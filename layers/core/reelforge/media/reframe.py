@@ -19,11 +19,12 @@ from __future__ import annotations
 import math
 import subprocess
 import tempfile
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import av
 import cv2
@@ -31,6 +32,7 @@ import numpy as np
 
 from reelforge.errors import InvalidMediaError, MediaProcessingError
 from reelforge.media.ffmpeg import ffmpeg_exe
+from reelforge.media.probe import DEFAULT_TIMEOUT_S, display_name, is_url, probe
 
 OUT_W, OUT_H = 1080, 1920
 TARGET_ASPECT = OUT_W / OUT_H
@@ -92,6 +94,7 @@ class ReframePlan:
     out_h: int = OUT_H
     face_ratio: float = 0.0  # share of samples with a usable face
     spread_ratio: float = 0.0  # share of samples whose faces do not fit one window
+    sar: float = 1.0  # source sample aspect ratio (anamorphic sources)
     thumbnail_t: float | None = None  # a clip time with a large face (near 1/3), for the thumbnail
     samples: list[FaceSample] = field(default_factory=list, repr=False)
 
@@ -112,36 +115,38 @@ class ReframePlan:
 def probe_video(source: str | Path) -> VideoSource:
     """Size, rate and rotation as ffmpeg will present the frames (autorotated).
 
-    The rotation is only exposed on decoded frames, so this decodes the first one.
+    `probe` does the checking (local file or http(s) URL, timeouts, named errors); only the
+    sample aspect ratio, which `MediaInfo` does not carry, needs a second, best-effort look.
     """
-    try:
-        with av.open(str(source)) as container:
-            if not container.streams.video:
-                raise InvalidMediaError(f"{Path(source).name}: no video stream")
-            stream = container.streams.video[0]
-            rotation = 0
-            for frame in container.decode(stream):
-                rotation = int(getattr(frame, "rotation", 0) or 0) % 360
-                break
-            width, height = stream.codec_context.width, stream.codec_context.height
-            rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-            fps = float(rate) if rate else 30.0
-            sar_q = stream.sample_aspect_ratio
-            sar = float(sar_q) if sar_q and float(sar_q) > 0 else 1.0
-            if container.duration:
-                duration = container.duration / av.time_base
-            elif stream.duration and stream.time_base:
-                duration = float(stream.duration * stream.time_base)
-            else:
-                duration = 0.0
-            has_audio = bool(container.streams.audio)
-    except av.FFmpegError as exc:
-        raise InvalidMediaError(f"{Path(source).name}: not decodable video ({exc})") from exc
-    if not width or not height:
-        raise InvalidMediaError(f"{Path(source).name}: video stream without a frame size")
-    if rotation in (90, 270):
+    info = probe(source)
+    if not info.has_video or not info.width or not info.height:
+        raise InvalidMediaError(f"{display_name(source)}: no video stream")
+    width, height, sar = info.width, info.height, _sample_aspect(source)
+    if info.rotation % 180 == 90:
         width, height, sar = height, width, 1.0 / sar
-    return VideoSource(width, height, float(duration), fps, sar, rotation, has_audio)
+    return VideoSource(
+        width, height, info.duration, info.fps or 30.0, sar, info.rotation, info.has_audio
+    )
+
+
+def input_options(source: str | Path) -> list[str]:
+    """ffmpeg input options for a URL: a stalled read fails after the probe's timeout."""
+    return ["-rw_timeout", str(int(DEFAULT_TIMEOUT_S * 1e6))] if is_url(source) else []
+
+
+def _sample_aspect(source: str | Path) -> float:
+    """Pixel aspect of the first real video stream; 1.0 when unknown (almost every source)."""
+    try:
+        options = {"timeout": (DEFAULT_TIMEOUT_S, DEFAULT_TIMEOUT_S)} if is_url(source) else {}
+        with av.open(str(source), **options) as container:
+            for stream in container.streams.video:
+                if stream.disposition & av.stream.Disposition.attached_pic:
+                    continue
+                sar = stream.sample_aspect_ratio
+                return float(sar) if sar and 0.1 < float(sar) < 10 else 1.0
+    except av.FFmpegError:
+        pass
+    return 1.0
 
 
 # --------------------------------------------------------------------------- detection
@@ -214,6 +219,7 @@ def detect_faces(
     sw, sh = _sample_size(video, width)
     cmd = [
         ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
+        *input_options(source),
         "-ss", f"{start:.3f}", "-t", f"{max(0.0, end - start):.3f}", "-i", str(source),
         "-map", "0:v:0", "-an", "-sn",
         "-vf", f"fps={fps:g},scale={sw}:{sh}:flags=area",
@@ -244,7 +250,8 @@ def detect_faces(
         if proc.returncode != 0 and i == 0:
             errors.seek(0)
             tail = errors.read().decode("utf-8", "replace").strip().splitlines()[-3:]
-            raise MediaProcessingError("frame sampling failed: " + " | ".join(tail))
+            message = " | ".join(tail).replace(str(source), display_name(source))
+            raise MediaProcessingError("frame sampling failed: " + message)
 
 
 # --------------------------------------------------------------------------- planning
@@ -259,12 +266,14 @@ def crop_size(src_w: int, src_h: int, sar: float = 1.0) -> tuple[int, int]:
 
 def _consistent(samples: Sequence[FaceSample], window: float, dist: float) -> list[list[Face]]:
     """Drop one-off detections: a real face is seen again nearby within `window` seconds."""
+    times = [s.t for s in samples]
     kept: list[list[Face]] = []
     for i, s in enumerate(samples):
         faces = []
+        lo, hi = bisect_left(times, s.t - window), bisect_right(times, s.t + window)
         for f in s.faces:
-            for j in range(len(samples)):
-                if j == i or abs(samples[j].t - s.t) > window:
+            for j in range(lo, hi):
+                if j == i:
                     continue
                 if any(abs(g.cx - f.cx) <= dist for g in samples[j].faces):
                     faces.append(f)
@@ -288,27 +297,22 @@ def _subject(faces: list[Face], prev: float | None, cw: float) -> tuple[float, b
 
 def _fill(ts: np.ndarray, raw: list[float | None], hold: float) -> np.ndarray:
     """Fill samples without a face: backfill the start, hold `hold` s, then ease to the next."""
-    known = [i for i, v in enumerate(raw) if v is not None]
-    out = np.empty(len(raw))
-    for i in range(len(raw)):
-        v = raw[i]
-        if v is not None:
-            out[i] = v
-            continue
-        before = [k for k in known if k < i]
-        after = [k for k in known if k > i]
-        if not before:
-            out[i] = raw[after[0]]  # type: ignore[assignment]
-        elif not after:
-            out[i] = raw[before[-1]]  # type: ignore[assignment]
+    vals = np.array([np.nan if v is None else v for v in raw], dtype=float)
+    known = np.flatnonzero(~np.isnan(vals))
+    out = vals.copy()
+    for i in np.flatnonzero(np.isnan(vals)):
+        k = int(np.searchsorted(known, i))
+        if k == 0:
+            out[i] = vals[known[0]]
+        elif k == len(known):
+            out[i] = vals[known[-1]]
         else:
-            a, b = before[-1], after[0]
+            a, b = known[k - 1], known[k]
             ease_from = ts[a] + hold
-            if ts[i] <= ease_from or ts[b] <= ease_from:
-                out[i] = raw[a]  # type: ignore[assignment]
-            else:
-                frac = (ts[i] - ease_from) / (ts[b] - ease_from)
-                out[i] = raw[a] + frac * (raw[b] - raw[a])  # type: ignore[operator]
+            frac = (
+                0.0 if ts[b] <= ease_from else max(0.0, (ts[i] - ease_from) / (ts[b] - ease_from))
+            )
+            out[i] = vals[a] + frac * (vals[b] - vals[a])
     return out
 
 
@@ -418,7 +422,7 @@ def plan_camera(
     the source width (per second, and the allowed keyframe-reduction error).
     """
     crop_w, crop_h = crop_size(src_w, src_h, sar)
-    base = {"crop_w": crop_w, "crop_h": crop_h, "src_w": src_w, "src_h": src_h}
+    base = {"crop_w": crop_w, "crop_h": crop_h, "src_w": src_w, "src_h": src_h, "sar": sar}
     duration = max(duration, 1e-3)
     aspect = src_w * sar / src_h
     if abs(aspect / TARGET_ASPECT - 1) <= 0.02:
@@ -490,7 +494,7 @@ def plan_reframe(
     sample_fps: float = 3.0,
     video: VideoSource | None = None,
     on_progress: Callable[[float], None] | None = None,
-    **options: float,
+    **options: Any,
 ) -> ReframePlan:
     """Detect faces in [start, end) of `source` and plan the 9:16 camera.
 
@@ -518,7 +522,7 @@ def plan_reframe(
         sar=video.sar,
         scene_cuts=cuts,
         frame_rate=video.fps or 30.0,
-        **options,  # type: ignore[arg-type]
+        **options,
     )
 
 
@@ -556,8 +560,9 @@ def reframe_filter(plan: ReframePlan, *, inp: str = "0:v", out: str = "reframed"
         )
     else:  # fit: the blur is done small (cheap) and scaled up, which also softens it further
         bw, bh = ow // 4, oh // 4
+        square = "" if abs(plan.sar - 1) < 0.01 else "scale='trunc(iw*sar/2)*2':ih,setsar=1,"
         body = (
-            f"[{inp}]split=2[{out}_bg][{out}_fg];"
+            f"[{inp}]{square}split=2[{out}_bg][{out}_fg];"
             f"[{out}_bg]scale={bw}:{bh}:force_original_aspect_ratio=increase,crop={bw}:{bh},"
             f"boxblur=10:2,scale={ow}:{oh},setsar=1[{out}_bgs];"
             f"[{out}_fg]scale={ow}:{oh}:force_original_aspect_ratio=decrease:force_divisible_by=2,"

@@ -14,13 +14,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 
 from reelforge.errors import InvalidMediaError, MediaProcessingError
 from reelforge.media.captions import build_ass, build_srt, build_vtt, caption_lines
 from reelforge.media.ffmpeg import run_ffmpeg
-from reelforge.media.reframe import ReframePlan, plan_reframe, probe_video
+from reelforge.media.probe import display_name
+from reelforge.media.reframe import ReframePlan, input_options, plan_reframe, probe_video
 from reelforge.models import Word
 
 SYSTEM_FONTS = Path("/usr/share/fonts/truetype/dejavu")
@@ -29,7 +31,7 @@ PACKAGED_FONTS = Path(__file__).resolve().parent.parent / "assets" / "fonts"
 
 @dataclass(frozen=True)
 class RenderedClip:
-    path: Path
+    video_path: Path
     thumbnail_path: Path
     srt_path: Path
     vtt_path: Path
@@ -61,8 +63,12 @@ def filter_path(path: str | Path) -> str:
 
 
 def _out_rate(fps: float, cap: float) -> Fraction:
-    rate = Fraction(min(fps, cap) if fps > 0 else cap).limit_denominator(1001)
-    return rate
+    """The source rate (29.97 stays 30000/1001), capped: 60 fps buys nothing on a phone feed."""
+    rate = min(fps, cap) if fps > 0 else cap
+    for ntsc in (Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001)):
+        if abs(rate - ntsc) < 0.005:
+            return ntsc
+    return Fraction(rate).limit_denominator(1001)
 
 
 def _probe_output(path: Path) -> tuple[float, int, int]:
@@ -73,7 +79,7 @@ def _probe_output(path: Path) -> tuple[float, int, int]:
 
 
 def render_clip(
-    source: str | Path,
+    source: str | Path,  # a local path or an http(s) URL (a presigned S3 GET)
     *,
     start: float,
     end: float,
@@ -86,7 +92,7 @@ def render_clip(
     on_progress: Callable[[float], None] | None = None,
     plan: ReframePlan | None = None,
     max_fps: float = 30.0,
-    caption_style: dict[str, object] | None = None,
+    caption_style: dict[str, Any] | None = None,
     timeout: float | None = None,
 ) -> RenderedClip:
     """Render [start, end) of `source` (source seconds) as a captioned 1080x1920 H.264/AAC MP4.
@@ -94,19 +100,19 @@ def render_clip(
     `words` are transcript words in source time (only those inside the clip are used);
     `scene_cuts` are source times where the virtual camera may jump; `plan` skips face
     detection when the caller already has one. Sidecars land next to `out_path`
-    (.srt, .vtt, .ass, .jpg). `on_progress` gets 0..1 over detection and encoding.
+    (.srt, .vtt, .ass, .jpg). `caption_style` goes to `build_ass` (font, colours, uppercase,
+    max_words...). `on_progress` gets 0..1 over detection and encoding.
     """
-    source = Path(source)
     out = Path(out_path)
-    if not source.is_file():
-        raise InvalidMediaError(f"{source.name}: no such file")
     if not (start >= 0 and end > start):
         raise InvalidMediaError(f"bad clip window {start}..{end}")
-    video = probe_video(source)
-    if video.duration and start >= video.duration:
-        raise InvalidMediaError(f"clip starts at {start}s, after the end ({video.duration:.2f}s)")
-    if video.duration:
-        end = min(end, video.duration)
+    video = probe_video(source)  # raises InvalidMediaError for a missing or undecodable source
+    if start >= video.duration:
+        raise InvalidMediaError(
+            f"clip starts at {start}s, after the end of {display_name(source)} "
+            f"({video.duration:.2f}s)"
+        )
+    end = min(end, video.duration)
     duration = end - start
     rate = _out_rate(video.fps, max_fps)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -124,21 +130,16 @@ def render_clip(
     progress(0.15)
 
     words = list(words)
-    style = dict(caption_style or {})
+    style: dict[str, Any] = dict(caption_style or {})
     grouping = {k: style[k] for k in ("max_words", "max_chars", "max_gap") if k in style}
     srt_path, vtt_path = out.with_suffix(".srt"), out.with_suffix(".vtt")
-    srt_path.write_text(build_srt(words, start, end, **grouping), encoding="utf-8")  # type: ignore[arg-type]
-    vtt_path.write_text(build_vtt(words, start, end, **grouping), encoding="utf-8")  # type: ignore[arg-type]
+    srt_path.write_text(build_srt(words, start, end, **grouping), encoding="utf-8")
+    vtt_path.write_text(build_vtt(words, start, end, **grouping), encoding="utf-8")
     ass_path: Path | None = None
-    if caption_lines(words, clip_start=start, clip_end=end, **grouping):  # type: ignore[arg-type]
+    if caption_lines(words, clip_start=start, clip_end=end, **grouping):
         ass_path = out.with_suffix(".ass")
         ass = build_ass(
-            words,
-            clip_start=start,
-            clip_end=end,
-            width=plan.out_w,
-            height=plan.out_h,
-            **style,  # type: ignore[arg-type]
+            words, clip_start=start, clip_end=end, width=plan.out_w, height=plan.out_h, **style
         )
         ass_path.write_text(ass, encoding="utf-8")
 
@@ -157,7 +158,14 @@ def render_clip(
         tail = f"{tail},{ass_opt}"
     graph += f";[rf]{tail}[v]"
 
-    args: list[str | Path] = ["-ss", f"{start:.3f}", "-t", f"{duration:.3f}", "-i", source]
+    args: list[str | Path] = [
+        *input_options(source),
+        "-ss",
+        f"{start:.3f}",
+        "-t",
+        f"{duration:.3f}",
+    ]
+    args += ["-i", str(source)]
     if video.has_audio:
         audio_map = "0:a:0"
     else:  # platforms and players expect an audio track; give it silence
@@ -171,12 +179,17 @@ def render_clip(
         "-movflags", "+faststart", "-map_metadata", "-1", "-sn", "-dn",
         out,
     ]  # fmt: skip
-    run_ffmpeg(
-        args,
-        duration=duration,
-        on_progress=(lambda f: progress(0.15 + 0.8 * f)) if on_progress else None,
-        timeout=timeout,
-    )
+    try:
+        run_ffmpeg(
+            args,
+            duration=duration,
+            on_progress=(lambda f: progress(0.15 + 0.8 * f)) if on_progress else None,
+            timeout=timeout,
+        )
+    except MediaProcessingError as exc:
+        out.unlink(missing_ok=True)  # a half-written MP4 must not look like a result
+        # ffmpeg names its input in errors; a presigned URL's signature must not leak
+        raise MediaProcessingError(str(exc).replace(str(source), display_name(source))) from None
 
     out_duration, width, height = _probe_output(out)
     thumb = out.with_suffix(".jpg")
@@ -187,7 +200,7 @@ def render_clip(
         raise MediaProcessingError(f"no thumbnail written for {out.name}")
     progress(1.0)
     return RenderedClip(
-        path=out,
+        video_path=out,
         thumbnail_path=thumb,
         srt_path=srt_path,
         vtt_path=vtt_path,
