@@ -206,3 +206,59 @@ def test_concurrency_limit_queues_jobs_and_url_ingest(
     assert report["expired_jobs"] >= 2
     assert [k for k in Blobs().list_keys("") if first in k or second in k] == []
     assert client.get(f"/api/status/{first}").status_code == 404
+
+
+def test_gemini_key_selects_gemini_and_is_never_stored(
+    stack, talk: mediagen.TalkVideo, settings_env: pytest.MonkeyPatch
+) -> None:
+    """X-Gemini-Key: the real SDK calls the fake Gemini server; the key reaches it but is not
+    written to DynamoDB, S3 or the execution history."""
+    from fakes.fake_gemini import FakeGemini
+
+    key = "AIzaE2E-secret-key-do-not-store-42"
+    with FakeGemini(api_key=key) as fake:
+        fake.reply_json([{"start": 0.3, "end": 12.5, "title": "Why viewers leave",
+                          "hook": "Here is a question", "score": 91, "reason": "opens with a question"}])
+        settings_env.setenv("GEMINI_BASE_URL", fake.base_url)
+        get_settings.cache_clear()
+        client = stack.client(stack.register("gemini"))
+        client.headers["X-Gemini-Key"] = key
+        resp = _submit_file(client, talk.path, {**FAST, "clip_count": "1"})
+        status = _wait(client, resp.json()["job_id"])
+        assert status["status"] == "completed", status
+        assert status["provider"] == "gemini"
+        assert status["clips"][0]["title"] == "Why viewers leave" and status["clips"][0]["score"] == 91
+        assert [r.api_key for r in fake.requests] == [key]
+
+    import boto3
+
+    dumped = json.dumps(list(slots.Table().scan()), default=str)
+    assert key not in dumped
+    store = Blobs()
+    for k in store.list_keys(""):
+        if not k.endswith(".mp4"):
+            assert key.encode() not in store.get_bytes(k), k
+    sfn = boto3.client("stepfunctions")
+    arn = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
+    for execution in sfn.list_executions(stateMachineArn=arn)["executions"]:
+        history = json.dumps(sfn.get_execution_history(executionArn=execution["executionArn"]), default=str)
+        assert key not in history
+        assert key not in json.dumps(sfn.describe_execution(executionArn=execution["executionArn"]), default=str)
+
+
+def test_cleanup_function_and_gpu_step_entry_point(stack, talk: mediagen.TalkVideo) -> None:
+    """The scheduled Lambda and the GPU container's CLI entry run the same code as the steps."""
+    report = stack.aws.invoke("CleanupFunction", {"source": "aws.events", "detail-type": "Scheduled Event"})
+    assert set(report) == {"expired_jobs", "deleted_objects", "freed_slots"}
+
+    from reelforge.cli import main
+
+    key = "artifacts/jobs/gpu-entry/source/talk.mp4"
+    Blobs().put_file(key, talk.path, "video/mp4")
+    from reelforge import jobs
+
+    jobs.create("someone", "process", job_id="gpu-entry")
+    assert main(["step", "transcribe", "--job-id", "gpu-entry", "--video-key", key,
+                 "--options", json.dumps({"whisper_model": "tiny.en"})]) == 0
+    transcript = json.loads(Blobs().get_bytes("artifacts/jobs/gpu-entry/transcript.json"))
+    assert "question" in " ".join(s["text"] for s in transcript["segments"]).lower()

@@ -93,9 +93,7 @@ class GenaiJsonClient:
             return value  # type: ignore[return-value]
         if text:
             contents.append(types.Content(role="model", parts=[types.Part(text=text)]))
-        contents.append(
-            user_text(f"Your previous answer was not valid: {problem}. {retry_hint}")
-        )
+        contents.append(user_text(f"Your previous answer was not valid: {problem}. {retry_hint}"))
         text, value, problem = self._attempt(contents, config, parse)
         if problem is not None:
             raise ProviderError(f"Gemini ({self.model}) returned unusable {what} twice: {problem}")
