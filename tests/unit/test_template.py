@@ -55,7 +55,7 @@ def test_every_placeholder_has_a_substitution(logical: str) -> None:
 def test_statelint_after_substitution(logical: str, tmp_path: Path) -> None:
     props = MACHINES[logical]["Properties"]
     resolver = Resolver(TEMPLATE)
-    for name, spec in TEMPLATE["Resources"].items():
+    for name, _spec in TEMPLATE["Resources"].items():
         resolver.refs[name] = f"{name}-physical"
         resolver.arns[name] = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
     resolver.parameters.update({"GpuJobQueueArn": "arn:aws:batch:us-east-1:123456789012:job-queue/gpu",

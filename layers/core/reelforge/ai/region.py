@@ -403,9 +403,11 @@ def frame_window(source: str | Path, start: float, end: float) -> Window:
     end = min(end, video.duration)
     fps = video.fps or 30.0
     offset = _video_offset(source)
-    first = max(0, round((start - offset) * fps))
+    # Half up (not Python's half-to-even), and the length rounded on its own: a 1.0 s window
+    # is 25 frames at 25 fps wherever it starts.
+    first = max(0, math.floor((start - offset) * fps + 0.5 + 1e-9))
     total = max(1, math.floor((video.duration - offset) * fps + 1e-6))
-    last = min(total, round((end - offset) * fps))
+    last = min(total, first + math.floor((end - start) * fps + 0.5 + 1e-9))
     if last <= first:
         raise ValueError(f"window {start:g}..{end:g}s is shorter than one frame")
     ss = math.floor((offset + first / fps) * 1e6) / 1e6

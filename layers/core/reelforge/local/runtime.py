@@ -34,7 +34,13 @@ from typing import Any
 import boto3
 import httpx
 
-from reelforge.local.template import ACCOUNT_ID, REGION, Resolver, load_template, substitute_definition
+from reelforge.local.template import (
+    ACCOUNT_ID,
+    REGION,
+    Resolver,
+    load_template,
+    substitute_definition,
+)
 
 _ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/reelforge-local"
 _LOCAL_ENV = {
