@@ -6,6 +6,9 @@ Item layout (PK / SK):
   TOKEN#<sha256>      TOKEN             an API token (only the hash is stored)
   PROJECT#<pid>       META              a project
   PROJECT#<pid>       ASSET#<aid>       an uploaded asset of the project
+  PROJECT#<pid>       SEGMENT#<sid>     a timeline segment (order: the project's `timeline` list)
+  PROJECT#<pid>       VARIANT#<vid>     an AI region-edit variant
+  SEGMENTREF#<sid>    REF               segment id -> project id (likewise VARIANTREF#<vid>)
   JOB#<jid>           META              a job (any long-running thing)
   JOB#<jid>           EVENT#<seq>       a job's progress events, in order
   SLOTS#<kind>        SLOT#<n>          a concurrency slot held by a running job
@@ -18,11 +21,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from reelforge import aws
@@ -81,6 +86,19 @@ class Keys:
     @staticmethod
     def job_event(jid: str, seq: int) -> dict[str, str]:
         return {"PK": f"JOB#{jid}", "SK": f"EVENT#{seq:08d}"}
+
+    @staticmethod
+    def segment(pid: str, sid: str) -> dict[str, str]:
+        return {"PK": f"PROJECT#{pid}", "SK": f"SEGMENT#{sid}"}
+
+    @staticmethod
+    def variant(pid: str, vid: str) -> dict[str, str]:
+        return {"PK": f"PROJECT#{pid}", "SK": f"VARIANT#{vid}"}
+
+    @staticmethod
+    def ref(kind: str, rid: str) -> dict[str, str]:
+        """Where a segment or variant lives: routes name them without their project."""
+        return {"PK": f"{kind.upper()}REF#{rid}", "SK": "REF"}
 
     @staticmethod
     def slot(kind: str, n: int) -> dict[str, str]:
@@ -251,22 +269,32 @@ class Table:
 
     def transact_put_new(self, items: list[dict[str, Any]]) -> None:
         """Create several items atomically; ConditionFailed if any key exists."""
-        client = aws.client("dynamodb")
-        from boto3.dynamodb.types import TypeSerializer
+        self.transact([Txn.put_new(item) for item in items])
 
+    def transact(self, ops: list[Txn]) -> None:
+        """Apply puts and conditional updates all together or not at all."""
         ser = TypeSerializer()
-        txn = [
-            {
-                "Put": {
-                    "TableName": self.name,
-                    "Item": {k: ser.serialize(v) for k, v in to_dynamo(item).items()},
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            }
-            for item in items
-        ]
+
+        def typed(values: dict[str, Any]) -> dict[str, Any]:
+            return {k: ser.serialize(v) for k, v in to_dynamo(values).items()}
+
+        txn = []
+        for op in ops:
+            body: dict[str, Any] = {"TableName": self.name}
+            if op.kind == "put":
+                body["Item"] = typed(op.item)
+            else:
+                body["Key"] = typed(op.key)
+                body["UpdateExpression"] = op.expression
+            if op.condition:
+                body["ConditionExpression"] = op.condition
+            if op.names:
+                body["ExpressionAttributeNames"] = op.names
+            if op.values:
+                body["ExpressionAttributeValues"] = typed(op.values)
+            txn.append({"Put" if op.kind == "put" else "Update": body})
         try:
-            client.transact_write_items(TransactItems=txn)
+            aws.client("dynamodb").transact_write_items(TransactItems=txn)
         except ClientError as exc:
             if _is_condition_failure(exc):
                 raise ConditionFailed(str(exc)) from exc
@@ -284,6 +312,33 @@ class Table:
             if "LastEvaluatedKey" not in resp:
                 return
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
+@dataclass
+class Txn:
+    """One operation of a `Table.transact` call."""
+
+    kind: str  # "put" or "update"
+    item: dict[str, Any] = field(default_factory=dict)
+    key: dict[str, str] = field(default_factory=dict)
+    expression: str = ""
+    condition: str | None = None
+    names: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def put_new(cls, item: dict[str, Any]) -> Txn:
+        return cls("put", item=item, condition="attribute_not_exists(PK)")
+
+    @classmethod
+    def set(cls, key: dict[str, str], values: dict[str, Any], condition: str | None = None,
+            condition_values: dict[str, Any] | None = None,
+            condition_names: dict[str, str] | None = None) -> Txn:
+        names = {**{f"#f{i}": k for i, k in enumerate(values)}, **(condition_names or {})}
+        vals = {f":v{i}": v for i, v in enumerate(values.values())}
+        expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(values)))
+        return cls("update", key=key, expression=expression, condition=condition, names=names,
+                   values={**vals, **(condition_values or {})})
 
 
 def strip_keys(item: dict[str, Any]) -> dict[str, Any]:

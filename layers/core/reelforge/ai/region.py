@@ -622,7 +622,7 @@ def build_presets(
         rgb = intent.rgb or (255, 255, 255)
         effects = [
             (f"tint {intent.colour}, {round(a * 100)}%", k, tint_filter(rgb, a))
-            for a, k in ((0.35, 0.33), (0.6, 0.66), (0.9, 1.0))
+            for a, k in ((0.4, 0.33), (0.65, 0.66), (0.9, 1.0))
         ]
     elif intent.kind == "greyscale":
         effects = [
@@ -644,15 +644,21 @@ def in_box_graph(box: PixelBox, effect: str) -> str:
     """Crop the box, run ``effect`` on it, overlay it back where it was."""
     x, y, w, h = box
     return (
-        f"[0:v]split=2[base][roi];[roi]crop={w}:{h}:{x}:{y},{effect}[fx];"
+        f"[0:v]format=yuv420p,split=2[base][roi];[roi]crop={w}:{h}:{x}:{y},{effect}[fx];"
         f"[base][fx]overlay={x}:{y},format=yuv420p[v]"
     )
 
 
 def tint_filter(rgb: tuple[int, int, int], amount: float) -> str:
-    """Blend toward the pixel's luma painted in the colour (like a monochrome print in ``rgb``)."""
+    """Blend toward the pixel's luma painted in the colour (like a monochrome print in ``rgb``).
+
+    The colour is scaled so its own luma is at least 0.5: a dark colour (blue) would otherwise
+    darken the box as much as it tints it.
+    """
     top = max(rgb) or 1
     cr, cg, cb = (c / top for c in rgb)
+    gain = 1 / max(0.5, 0.299 * cr + 0.587 * cg + 0.114 * cb)
+    cr, cg, cb = cr * gain, cg * gain, cb * gain
     luma = (0.299, 0.587, 0.114)
     rows = []
     for ch, c in zip("rgb", (cr, cg, cb), strict=True):
@@ -678,7 +684,7 @@ def _spotlight(box: PixelBox) -> list[Preset]:
         Preset(
             label,
             k,
-            f"[0:v]split=2[base][roi];[roi]crop={w}:{h}:{x}:{y}[keep];[base]{fx}[dim];"
+            f"[0:v]format=yuv420p,split=2[base][roi];[roi]crop={w}:{h}:{x}:{y}[keep];[base]{fx}[dim];"
             f"[dim][keep]overlay={x}:{y},format=yuv420p[v]",
         )
         for label, k, fx in takes
@@ -809,7 +815,7 @@ def _text(text: str, box: PixelBox, workdir: Path) -> list[Preset]:
             Preset(
                 f"{label}, {size}px",
                 k,
-                f"[0:v]split=2[base][roi];[roi]crop={w}:{h}:{x}:{y},{draw}[fx];"
+                f"[0:v]format=yuv420p,split=2[base][roi];[roi]crop={w}:{h}:{x}:{y},{draw}[fx];"
                 f"[base][fx]overlay={x}:{y},format=yuv420p[v]",
             )
         )

@@ -220,6 +220,9 @@ def detect_faces(
     cmd = [
         ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
         *input_options(source),
+        # sampling needs no exact frame: skipping non-reference frames and the deblocking
+        # filter halves the decode cost of a 1080p source
+        "-skip_frame:v", "noref", "-skip_loop_filter:v", "all",
         "-ss", f"{start:.3f}", "-t", f"{max(0.0, end - start):.3f}", "-i", str(source),
         "-map", "0:v:0", "-an", "-sn",
         "-vf", f"fps={fps:g},scale={sw}:{sh}:flags=area",
