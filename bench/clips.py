@@ -70,6 +70,7 @@ PAUSE_S = 0.45
 SOURCE_PRESET = "superfast"
 SOURCE_CRF = 23
 POLL_S = 0.5
+CLIP_FIELDS = ("id", "start", "end", "duration", "score", "title", "reframe", "width", "height")
 
 
 # --------------------------------------------------------------------------- the source
@@ -178,12 +179,22 @@ def _kib(path: str, key: str) -> int:
     return 0  # the process ended between listing and reading
 
 
+def _comm(pid: int) -> str:
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/comm") as fh:
+        return fh.read().strip()
+    return "?"
+
+
 @dataclass
 class Peak:
     rss: int = 0  # bytes, summed over the tree
     pss: int = 0  # bytes, summed over the tree (shared pages split, not double counted)
     processes: int = 0
     samples: int = 0
+    at: float = 0.0  # epoch seconds of the RSS peak
+    parts: list[tuple[str, int]] = field(default_factory=list)  # (command, RSS) at the peak
+    # (epoch, tree RSS, this process's RSS) for every sample
+    timeline: list[tuple[float, int, int]] = field(default_factory=list)
 
 
 class MemorySampler(threading.Thread):
@@ -202,15 +213,20 @@ class MemorySampler(threading.Thread):
             self.sample()
 
     def sample(self) -> None:
-        pids = _tree(os.getpid())
-        rss = sum(_kib(f"/proc/{p}/status", "VmRSS:") for p in pids) * 1024
-        pss = sum(_kib(f"/proc/{p}/smaps_rollup", "Pss:") for p in pids) * 1024
+        me = os.getpid()
+        rss = {p: _kib(f"/proc/{p}/status", "VmRSS:") * 1024 for p in _tree(me)}
+        pss = sum(_kib(f"/proc/{p}/smaps_rollup", "Pss:") for p in rss) * 1024
+        total, now = sum(rss.values()), time.time()
         with self._lock:
             if self._phase is None:
                 return
             peak = self.peaks.setdefault(self._phase, Peak())
-            peak.rss, peak.pss = max(peak.rss, rss), max(peak.pss, pss)
-            peak.processes = max(peak.processes, len(pids))
+            peak.timeline.append((now, total, rss.get(me, 0)))
+            if total > peak.rss:
+                peak.rss, peak.at = total, now
+                peak.parts = sorted(((_comm(p), r) for p, r in rss.items()), key=lambda x: -x[1])
+            peak.pss = max(peak.pss, pss)
+            peak.processes = max(peak.processes, len(rss))
             peak.samples += 1
 
     @contextlib.contextmanager
@@ -238,9 +254,38 @@ def _rusage_maxrss() -> dict[str, int]:
     }
 
 
-def _cpu_seconds() -> float:
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+@dataclass(frozen=True)
+class Cpu:
+    """CPU seconds so far: ours (this process and its waited-for children) and the machine's."""
+
+    own: float
+    machine_busy: float  # all processes on the machine, steal excluded
+    steal: float
+    wall: float
+
+    @staticmethod
+    def now() -> Cpu:
+        t = os.times()
+        with open("/proc/stat") as fh:
+            ticks = [int(v) for v in fh.readline().split()[1:]]
+        hz = os.sysconf("SC_CLK_TCK")
+        idle = ticks[3] + ticks[4]  # idle + iowait
+        steal = ticks[7] if len(ticks) > 7 else 0
+        busy = sum(ticks[:8]) - idle - steal
+        own = t.user + t.system + t.children_user + t.children_system
+        return Cpu(own, busy / hz, steal / hz, time.perf_counter())
+
+    def since(self, start: Cpu) -> dict[str, float]:
+        wall = max(1e-9, self.wall - start.wall)
+        own = self.own - start.own
+        others = max(0.0, (self.machine_busy - start.machine_busy) - own)
+        return {
+            "wall_s": wall,
+            "cpu_s": own,
+            "cores_busy": own / wall,
+            "others_cores_busy": others / wall,
+            "steal_cores": (self.steal - start.steal) / wall,
+        }
 
 
 # --------------------------------------------------------------------------- the pipeline
@@ -256,7 +301,7 @@ class PipelineRun:
     submitted_at: float  # epoch seconds
     uploaded_at: float
     completed_at: float
-    cpu_s: float
+    cpu: dict[str, float]
     rusage: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -270,18 +315,21 @@ def _epoch(ts: str) -> float:
 
 def _submit(api: httpx.Client, path: Path, options: dict[str, Any]) -> str:
     ctype = mimetypes.guess_type(path.name)[0] or "video/mp4"
-    resp = api.post("/api/process/upload-url",
-                    json={"file_name": path.name, "content_type": ctype, **options})
+    resp = api.post(
+        "/api/process/upload-url", json={"file_name": path.name, "content_type": ctype, **options}
+    )
     resp.raise_for_status()
     ticket = resp.json()
     with open(path, "rb") as fh:  # streamed, as a client would
-        httpx.put(ticket["upload_url"], content=fh, headers={"Content-Type": ctype},
-                  timeout=600).raise_for_status()
+        httpx.put(
+            ticket["upload_url"], content=fh, headers={"Content-Type": ctype}, timeout=600
+        ).raise_for_status()
     return ticket["job_id"]
 
 
-def run_pipeline(source: Path, clips: int, whisper_model: str | None,
-                 sampler: MemorySampler, timeout_s: float) -> PipelineRun:
+def run_pipeline(
+    source: Path, clips: int, whisper_model: str | None, sampler: MemorySampler, timeout_s: float
+) -> PipelineRun:
     from reelforge import jobs
     from reelforge.cli import ensure_local_user, start_local_stack
     from reelforge.settings import get_settings
@@ -301,9 +349,13 @@ def run_pipeline(source: Path, clips: int, whisper_model: str | None,
         options: dict[str, Any] = {"clip_count": clips}
         if whisper_model:
             options["whisper_model"] = whisper_model
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
-                          timeout=120) as api, sampler.phase("pipeline"):
-            cpu0 = _cpu_seconds()
+        with (
+            httpx.Client(
+                base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=120
+            ) as api,
+            sampler.phase("pipeline"),
+        ):
+            cpu0 = Cpu.now()
             submitted = time.time()
             job_id = _submit(api, source, options)
             uploaded = time.time()
@@ -316,25 +368,41 @@ def run_pipeline(source: Path, clips: int, whisper_model: str | None,
                     raise TimeoutError(f"job {job_id} still {status['status']} after {timeout_s} s")
                 time.sleep(POLL_S)
             seen = time.time()
-            cpu = _cpu_seconds() - cpu0
+            cpu = Cpu.now().since(cpu0)
         rusage = _rusage_maxrss()
         events = jobs.events(job_id)
         if status["status"] != "completed":
-            raise RuntimeError(f"job {job_id} failed: {status.get('error') or status.get('message')}")
+            raise RuntimeError(
+                f"job {job_id} failed: {status.get('error') or status.get('message')}"
+            )
         done = [e for e in events if e["status"] == "completed"]
         completed = _epoch(done[0]["timestamp"]) if done else seen
-        return PipelineRun(job_id, status, events, settings, startup, submitted, uploaded,
-                           completed, cpu, rusage)
+        return PipelineRun(
+            job_id, status, events, settings, startup, submitted, uploaded, completed, cpu, rusage
+        )
     finally:
         server.should_exit = True
         aws.stop()
 
 
-def stage_breakdown(run: PipelineRun) -> list[tuple[str, float, str]]:
-    """Gapless intervals from submission to completion, from the job's progress events.
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    start: float  # epoch seconds
+    end: float
+    note: str
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+
+def stage_breakdown(run: PipelineRun) -> list[Stage]:
+    """Gapless intervals from submission to completion, cut at the job's progress events.
 
     Steps report at their start (ingest, transcribe, select), after each rendered clip and
-    at their end (probe, transcribe 100%, select, completed), so the cuts are at those events.
+    at their end (probe, transcribe 100%, select, completed); probe and the start of the
+    Parallel state have no event of their own, so they stay with ingest.
     """
     ev = sorted(run.events, key=lambda e: e["seq"])
 
@@ -345,32 +413,25 @@ def stage_breakdown(run: PipelineRun) -> list[tuple[str, float, str]]:
         return next((_epoch(e["timestamp"]) for e in reversed(ev) if e["stage"] == stage), None)
 
     marks = [
-        ("submitted", run.submitted_at),
-        ("uploaded", run.uploaded_at),
-        ("running", first("starting")),
-        ("transcribe start", first("transcribe")),
-        ("transcribe end", last("transcribe")),
-        ("select start", first("select")),
-        ("select end", last("select")),
-        ("render end", last("render")),
-        ("completed", run.completed_at),
-    ]
+        run.submitted_at, run.uploaded_at, first("starting"), first("transcribe"),
+        last("transcribe"), first("select"), last("select"), last("render"), run.completed_at,
+    ]  # fmt: skip
     labels = [
         ("upload", "presigned PUT of the source into S3"),
         ("queue", "S3 trigger, execution start, slot"),
         ("ingest+probe", "ingest, probe, start of the Parallel state"),
-        ("transcribe", "download + whisper, first to last progress event"),
+        ("transcribe", "download + whisper (scene detection runs beside it)"),
         ("analyze join", "transcript save, waiting for scene detection"),
         ("select", "moment selection"),
         ("render", f"{len(run.status.get('clips', []))} clips, "
                    f"Map concurrency {run.settings['render_concurrency']}"),
         ("publish", "manifest, job completion"),
     ]  # fmt: skip
-    out = []
-    for (name, note), (_, a), (_, b) in zip(labels, marks[:-1], marks[1:], strict=True):
-        if a is not None and b is not None:
-            out.append((name, b - a, note))
-    return out
+    return [
+        Stage(name, a, b, note)
+        for (name, note), a, b in zip(labels, marks[:-1], marks[1:], strict=True)
+        if a is not None and b is not None
+    ]
 
 
 def render_times(run: PipelineRun) -> list[float]:
@@ -382,58 +443,84 @@ def render_times(run: PipelineRun) -> list[float]:
     return [_epoch(e["timestamp"]) - sel_end for e in ev if e["stage"] == "render"]
 
 
+def stage_peaks(stages: list[Stage], peak: Peak) -> dict[str, tuple[int, int]]:
+    """Per stage: the largest tree RSS and this process's largest RSS sampled in it."""
+    out = {}
+    for st in stages:
+        inside = [(tree, me) for t, tree, me in peak.timeline if st.start <= t <= st.end]
+        if inside:
+            out[st.name] = (max(x[0] for x in inside), max(x[1] for x in inside))
+    return out
+
+
 # --------------------------------------------------------------------------- the floor
 
 
-def _timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
-    start = time.perf_counter()
+def _measured(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, dict[str, float]]:
+    start = Cpu.now()
     result = fn(*args, **kwargs)
-    return result, time.perf_counter() - start
+    return result, Cpu.now().since(start)
 
 
-def measure_floor(source: Path, windows: list[tuple[float, float]], settings: dict[str, Any],
-                  sampler: MemorySampler, work: Path) -> dict[str, Any]:
-    from reelforge.media import transcribe as tr
+def _encode_windows(
+    source: Path, windows: list[tuple[float, float]], settings: dict[str, Any], work: Path
+) -> None:
+    """Each window once, as the render encodes it, minus face tracking and captions."""
     from reelforge.media.ffmpeg import run_ffmpeg
     from reelforge.media.reframe import crop_size
+
+    cw, ch = crop_size(*SOURCE_SIZE)
+    for i, (start, end) in enumerate(windows):
+        run_ffmpeg([
+            "-ss", f"{start:.3f}", "-t", f"{end - start:.3f}", "-i", source,
+            "-filter_complex",
+            f"[0:v]fps={SOURCE_FPS},crop={cw}:{ch},scale=1080:1920:flags=bicubic,setsar=1,"
+            "scale=out_range=tv,format=yuv420p[v]",
+            "-map", "[v]", "-map", "0:a:0",
+            "-c:v", "libx264", "-preset", settings["render_preset"],
+            "-crf", str(settings["render_crf"]), "-pix_fmt", "yuv420p", "-r", str(SOURCE_FPS),
+            "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-movflags", "+faststart",
+            work / f"floor_{i:02d}.mp4",
+        ])  # fmt: skip
+
+
+def measure_floor(
+    source: Path,
+    windows: list[tuple[float, float]],
+    settings: dict[str, Any],
+    sampler: MemorySampler,
+    work: Path,
+) -> dict[str, Any]:
+    from reelforge.media import transcribe as tr
+    from reelforge.media.ffmpeg import run_ffmpeg
     from reelforge.media.scenes import detect_scenes
 
     out: dict[str, Any] = {}
     with sampler.phase("floor"):
-        cpu0 = _cpu_seconds()
-        _, out["decode_s"] = _timed(run_ffmpeg, ["-i", source, "-f", "null", "-"])
+        total0 = Cpu.now()
+        _, out["decode"] = _measured(run_ffmpeg, ["-i", source, "-f", "null", "-"])
 
-        tr._load.cache_clear()  # the pipeline loaded the model once; so does the floor
-        model_args = (settings["whisper_model"], settings["whisper_device"],
-                      settings["whisper_compute_type"])
-        _, out["model_load_s"] = _timed(tr.load_model, *model_args)
-        transcript, t = _timed(tr.transcribe, source, model=model_args[0], device=model_args[1],
-                               compute_type=model_args[2], beam_size=settings["whisper_beam_size"])
-        out["transcribe_s"] = out["model_load_s"] + t
-        out["transcript_words"] = len(transcript.words())
+        def transcription() -> int:
+            tr._load.cache_clear()  # the pipeline loaded the model once; so does the floor
+            model = settings["whisper_model"]
+            start = time.perf_counter()
+            tr.load_model(model, settings["whisper_device"], settings["whisper_compute_type"])
+            out["model_load_s"] = time.perf_counter() - start
+            transcript = tr.transcribe(
+                source, model=model, device=settings["whisper_device"],
+                compute_type=settings["whisper_compute_type"],
+                beam_size=settings["whisper_beam_size"],
+            )  # fmt: skip
+            return len(transcript.words())
 
-        cw, ch = crop_size(*SOURCE_SIZE)
-        encode_s = 0.0
-        for i, (start, end) in enumerate(windows):
-            args: list[str | Path] = [
-                "-ss", f"{start:.3f}", "-t", f"{end - start:.3f}", "-i", source,
-                "-filter_complex",
-                f"[0:v]fps={SOURCE_FPS},crop={cw}:{ch},scale=1080:1920:flags=bicubic,setsar=1,"
-                "scale=out_range=tv,format=yuv420p[v]",
-                "-map", "[v]", "-map", "0:a:0",
-                "-c:v", "libx264", "-preset", settings["render_preset"],
-                "-crf", str(settings["render_crf"]), "-pix_fmt", "yuv420p", "-r", str(SOURCE_FPS),
-                "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-movflags", "+faststart",
-                work / f"floor_{i:02d}.mp4",
-            ]  # fmt: skip
-            _, t = _timed(run_ffmpeg, args)
-            encode_s += t
-        out["encode_s"] = encode_s
-        out["floor_s"] = out["decode_s"] + out["transcribe_s"] + out["encode_s"]
-        out["cpu_s"] = _cpu_seconds() - cpu0
+        out["transcript_words"], out["transcribe"] = _measured(transcription)
+        _, out["encode"] = _measured(_encode_windows, source, windows, settings, work)
+        out["total"] = Cpu.now().since(total0)
+        out["floor_s"] = sum(out[k]["wall_s"] for k in ("decode", "transcribe", "encode"))
+        out["floor_cpu_s"] = sum(out[k]["cpu_s"] for k in ("decode", "transcribe", "encode"))
 
     with sampler.phase("reference"):  # not part of the floor
-        scenes, out["scenes_s"] = _timed(detect_scenes, source)
+        scenes, out["scenes"] = _measured(detect_scenes, source)
         out["scene_count"] = len(scenes)
     return out
 
@@ -445,32 +532,49 @@ def _gib(n: int) -> str:
     return f"{n / (1 << 30):.2f} GiB"
 
 
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):.0f} MiB"
+
+
 def _ok(good: bool) -> str:
     return "ok" if good else "MISSED"
 
 
-def report(args: argparse.Namespace, video: mediagen.TalkVideo, gen: dict[str, Any],
-           run: PipelineRun, floor: dict[str, Any], sampler: MemorySampler) -> dict[str, Any]:
+def report(
+    args: argparse.Namespace,
+    video: mediagen.TalkVideo,
+    gen: dict[str, Any],
+    run: PipelineRun,
+    floor: dict[str, Any],
+    sampler: MemorySampler,
+    load_before: str,
+) -> dict[str, Any]:
     clips = run.status.get("clips", [])
     durations = [float(c["duration"]) for c in clips]
     wall = run.wall_s
     ratio = wall / floor["floor_s"]
+    cpu_ratio = run.cpu["cpu_s"] / floor["floor_cpu_s"]
     rtf = video.duration / wall
     pipe_peak = sampler.peaks.get("pipeline", Peak())
     wall_target = TARGET_WALL_S_PER_10_MIN * args.minutes / 10
     stages = stage_breakdown(run)
+    peaks = stage_peaks(stages, pipe_peak)
+    peak_stage = next((st.name for st in stages if st.start <= pipe_peak.at <= st.end), "?")
     size = video.path.stat().st_size
+    others = max(run.cpu["others_cores_busy"], floor["total"]["others_cores_busy"])
+
+    def cpu_note(m: dict[str, float]) -> str:
+        return f"cpu {m['cpu_s']:6.1f} s, others {m['others_cores_busy']:.2f} cores"
 
     lines = [
         "",
         f"reelforge clips benchmark  ({os.cpu_count()} cores, {platform.machine()}, "
-        f"python {platform.python_version()})",
+        f"python {platform.python_version()}, load average before: {load_before})",
         "",
         f"source            {video.duration:8.1f} s   {video.size[0]}x{video.size[1]} {video.fps} fps, "
         f"{size / 1e6:.1f} MB ({8 * size / video.duration / 1e6:.2f} Mbit/s), "
-        f"{len(video.sentences)} sentences, {len(video.cut_times)} cuts",
-        f"                              ({'cached' if gen['cache_hit'] else 'generated'} in "
-        f"{gen['seconds']:.1f} s)",
+        f"{len(video.sentences)} sentences, {len(video.cut_times)} cuts "
+        f"({'cached' if gen['cache_hit'] else 'generated'} in {gen['seconds']:.1f} s)",
         f"stack startup     {run.startup_s:8.2f} s   (embedded AWS + API; not in the pipeline time)",
         f"settings          whisper {run.settings['whisper_model']} "
         f"({run.settings['whisper_device']}/{run.settings['whisper_compute_type']}, "
@@ -480,78 +584,135 @@ def report(args: argparse.Namespace, video: mediagen.TalkVideo, gen: dict[str, A
         "",
         "pipeline (submission -> completed)",
         f"  wall            {wall:8.1f} s   target <= {wall_target:.0f} s  {_ok(wall <= wall_target)}",
-        f"  cpu             {run.cpu_s:8.1f} s   ({run.cpu_s / wall:.2f} cores busy on average)",
+        f"  cpu             {run.cpu['cpu_s']:8.1f} s   {run.cpu['cores_busy']:.2f} cores busy on "
+        f"average; other processes used {run.cpu['others_cores_busy']:.2f} cores meanwhile",
         f"  peak memory     {_gib(pipe_peak.rss):>10}   RSS summed over the process tree, "
         f"target <= 1 GiB  {_ok(pipe_peak.rss <= TARGET_PEAK_BYTES)}",
-        f"                  {_gib(pipe_peak.pss):>10}   PSS summed (shared pages counted once); "
-        f"{pipe_peak.processes} processes at most, {pipe_peak.samples} samples",
-        f"  getrusage max   {_gib(run.rusage['self']):>10}   this process (high-water mark of the "
-        f"whole run so far)",
-        f"                  {_gib(run.rusage['largest_child']):>10}   largest single child (ffmpeg)"
-        + ("; includes the source generation" if not gen["cache_hit"] else ""),
+        f"                  {_gib(pipe_peak.pss):>10}   PSS summed (shared pages counted once)",
+        f"                  at the peak ({peak_stage}): "
+        + ", ".join(f"{name} {_mib(r)}" for name, r in pipe_peak.parts[:6]),
+        f"  getrusage max   {_gib(run.rusage['self']):>10}   this process (high-water mark since "
+        "it started)",
+        f"                  {_gib(run.rusage['largest_child']):>10}   largest single child"
+        + (" (includes the source generation)" if not gen["cache_hit"] else ""),
         "",
-        "  stage breakdown (from the job's progress events)",
+        "  stage breakdown (from the job's progress events)     peak RSS: tree / this process",
     ]
-    for name, seconds, note in stages:
-        lines.append(f"    {name:<14}{seconds:8.1f} s  {100 * seconds / wall:5.1f}%   {note}")
-    lines.append(f"    {'sum':<14}{sum(s for _, s, _ in stages):8.1f} s")
+    for st in stages:
+        tree, me = peaks.get(st.name, (0, 0))
+        mem = f"{_mib(tree):>9} / {_mib(me):>8}" if tree else f"{'-':>9} / {'-':>8}"
+        lines.append(
+            f"    {st.name:<13}{st.seconds:8.1f} s {100 * st.seconds / wall:5.1f}%  {mem}   {st.note}"
+        )
+    lines.append(f"    {'sum':<13}{sum(st.seconds for st in stages):8.1f} s")
     rt = render_times(run)
     if rt:
-        lines.append("    clips done at  " + ", ".join(f"{t:.1f}" for t in rt)
-                     + " s after render start")
+        lines.append(
+            "    clips done at " + ", ".join(f"{t:.1f}" for t in rt) + " s after render start"
+        )
     lines += [
         "",
         "floor (each alone, same file, same settings)",
-        f"  (a) decode      {floor['decode_s']:8.1f} s   ffmpeg -i src -f null - (video + audio)",
-        f"  (b) transcribe  {floor['transcribe_s']:8.1f} s   model load {floor['model_load_s']:.1f} s "
-        f"+ transcription ({floor['transcript_words']} words)",
-        f"  (c) encode      {floor['encode_s']:8.1f} s   {len(clips)} windows, {sum(durations):.1f} s "
-        "of 1080x1920 (centre crop, no captions)",
-        f"  floor           {floor['floor_s']:8.1f} s   (a + b + c)",
-        f"  reference       {floor['scenes_s']:8.1f} s   scene detection alone "
-        f"({floor['scene_count']} scenes; beside transcription in the pipeline, not in the floor)",
+        f"  (a) decode      {floor['decode']['wall_s']:8.1f} s   {cpu_note(floor['decode'])}; "
+        "ffmpeg -i src -f null - (video + audio)",
+        f"  (b) transcribe  {floor['transcribe']['wall_s']:8.1f} s   "
+        f"{cpu_note(floor['transcribe'])}; model load {floor['model_load_s']:.1f} s included, "
+        f"{floor['transcript_words']} words",
+        f"  (c) encode      {floor['encode']['wall_s']:8.1f} s   {cpu_note(floor['encode'])}; "
+        f"{len(clips)} windows, {sum(durations):.1f} s of 1080x1920",
+        f"  floor           {floor['floor_s']:8.1f} s   cpu {floor['floor_cpu_s']:6.1f} s (a + b + c)",
+        f"  reference       {floor['scenes']['wall_s']:8.1f} s   {cpu_note(floor['scenes'])}; "
+        f"scene detection alone ({floor['scene_count']} scenes), not in the floor",
         "",
         f"pipeline / floor  {ratio:8.2f}     target <= {TARGET_RATIO}  {_ok(ratio <= TARGET_RATIO)}",
+        f"  cpu / cpu       {cpu_ratio:8.2f}     (CPU seconds; steadier when the machine is shared)",
         f"realtime factor   {rtf:8.2f} x   source seconds per wall second",
         f"peer              {PEER}",
+    ]
+    if others > 0.25:
+        lines.append(
+            f"WARNING           other processes kept up to {others:.2f} of "
+            f"{os.cpu_count()} cores busy: wall times are inflated, compare CPU seconds"
+        )
+    lines += [
         "",
         f"clips             {len(clips)} (asked for {args.clips}), "
         f"durations {', '.join(f'{d:.1f}' for d in durations)} s, "
         f"mean {sum(durations) / max(1, len(durations)):.1f} s",
     ]
     for c in clips:
-        lines.append(f"  {c['id']}  {c['start']:7.2f}-{c['end']:7.2f} s  {c['duration']:5.1f} s  "
-                     f"{c.get('reframe') or '':<5} score {c['score']:3d}  {c['title'][:60]}")
+        lines.append(
+            f"  {c['id']}  {c['start']:7.2f}-{c['end']:7.2f} s  {c['duration']:5.1f} s  "
+            f"{c.get('reframe') or '':<5} score {c['score']:3d}  {c['title'][:60]}"
+        )
     print("\n".join(lines), flush=True)
 
     return {
         "timestamp": datetime.now().isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "arch": platform.machine(),
-                    "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "arch": platform.machine(),
+            "python": platform.python_version(),
+            "load_before": load_before,
+        },
         "args": vars(args),
-        "source": {"duration_s": video.duration, "width": video.size[0], "height": video.size[1],
-                   "fps": video.fps, "bytes": size, "sentences": len(video.sentences),
-                   "cuts": len(video.cut_times), "preset": SOURCE_PRESET, "crf": SOURCE_CRF,
-                   "cache_hit": gen["cache_hit"], "prepare_s": gen["seconds"]},
+        "source": {
+            "duration_s": video.duration,
+            "width": video.size[0],
+            "height": video.size[1],
+            "fps": video.fps,
+            "bytes": size,
+            "sentences": len(video.sentences),
+            "cuts": len(video.cut_times),
+            "preset": SOURCE_PRESET,
+            "crf": SOURCE_CRF,
+            "cache_hit": gen["cache_hit"],
+            "prepare_s": gen["seconds"],
+        },
         "settings": run.settings,
         "stack_startup_s": run.startup_s,
         "pipeline": {
-            "job_id": run.job_id, "wall_s": wall, "cpu_s": run.cpu_s,
-            "peak_rss_bytes": pipe_peak.rss, "peak_pss_bytes": pipe_peak.pss,
-            "peak_processes": pipe_peak.processes, "memory_samples": pipe_peak.samples,
+            "job_id": run.job_id,
+            "wall_s": wall,
+            **{f"cpu_{k}": v for k, v in run.cpu.items()},
+            "peak_rss_bytes": pipe_peak.rss,
+            "peak_pss_bytes": pipe_peak.pss,
+            "peak_stage": peak_stage,
+            "peak_parts": pipe_peak.parts,
+            "peak_processes": pipe_peak.processes,
+            "memory_samples": pipe_peak.samples,
             "rusage_maxrss_bytes": run.rusage,
-            "stages": [{"name": n, "seconds": s, "note": note} for n, s, note in stages],
+            "stages": [
+                {
+                    "name": st.name,
+                    "seconds": st.seconds,
+                    "note": st.note,
+                    "peak_rss_bytes": peaks.get(st.name, (0, 0))[0],
+                    "peak_self_rss_bytes": peaks.get(st.name, (0, 0))[1],
+                }
+                for st in stages
+            ],
             "render_clip_done_s": rt,
+            "memory_timeline": [
+                (round(t - run.submitted_at, 2), tree, me) for t, tree, me in pipe_peak.timeline
+            ],
         },
         "floor": floor,
         "floor_phase_peak_rss_bytes": sampler.peaks.get("floor", Peak()).rss,
         "ratio": ratio,
+        "cpu_ratio": cpu_ratio,
         "realtime_factor": rtf,
-        "targets": {"ratio": TARGET_RATIO, "wall_s": wall_target, "peak_bytes": TARGET_PEAK_BYTES,
-                    "met": {"ratio": ratio <= TARGET_RATIO, "wall": wall <= wall_target,
-                            "memory": pipe_peak.rss <= TARGET_PEAK_BYTES}},
-        "clips": [{k: c.get(k) for k in ("id", "start", "end", "duration", "score", "title",
-                                         "reframe", "width", "height")} for c in clips],
+        "targets": {
+            "ratio": TARGET_RATIO,
+            "wall_s": wall_target,
+            "peak_bytes": TARGET_PEAK_BYTES,
+            "met": {
+                "ratio": ratio <= TARGET_RATIO,
+                "wall": wall <= wall_target,
+                "memory": pipe_peak.rss <= TARGET_PEAK_BYTES,
+            },
+        },
+        "clips": [{k: c.get(k) for k in CLIP_FIELDS} for c in clips],
         "events": run.events,
     }
 
@@ -567,11 +728,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="source length (default 10)")
     parser.add_argument("--clips", type=int, default=6, help="clips to ask for (default 6)")
-    parser.add_argument("--whisper-model", choices=["base", "tiny.en"], default=None,
-                        help="default: the server's WHISPER_MODEL")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the source, the rendered clips and the floor encodes "
-                             "under bench/out/clips-<timestamp>/")
+    parser.add_argument(
+        "--whisper-model",
+        choices=["base", "tiny.en"],
+        default=None,
+        help="default: the server's WHISPER_MODEL",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the source, the rendered clips and the floor encodes "
+        "under bench/out/clips-<timestamp>/",
+    )
     parser.add_argument("--timeout", type=float, default=3600, help="give up on the job after this")
     args = parser.parse_args(argv)
 
@@ -584,6 +752,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(f"preparing a {args.minutes:g} min 1080p talk ...", flush=True)
         video, gen_s, hit = make_source(args.minutes, work / "talk.mp4")
+        load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3])
         print(f"running the pipeline ({args.clips} clips) ...", flush=True)
         run = run_pipeline(video.path, args.clips, args.whisper_model, sampler, args.timeout)
         if args.keep:
@@ -591,7 +760,9 @@ def main(argv: list[str] | None = None) -> int:
         print("measuring the floor ...", flush=True)
         windows = [(float(c["start"]), float(c["end"])) for c in run.status["clips"]]
         floor = measure_floor(video.path, windows, run.settings, sampler, work)
-        result = report(args, video, {"seconds": gen_s, "cache_hit": hit}, run, floor, sampler)
+        result = report(
+            args, video, {"seconds": gen_s, "cache_hit": hit}, run, floor, sampler, load_before
+        )
         path = OUT_DIR / f"clips-{stamp}.json"
         path.write_text(json.dumps(result, indent=2, default=str))
         print(f"\nwrote {path.relative_to(ROOT)}")

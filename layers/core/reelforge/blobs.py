@@ -16,6 +16,7 @@ from reelforge.settings import get_settings
 UPLOADS_PREFIX = "uploads/"
 PROCESS_UPLOADS_PREFIX = "process-uploads/"
 ARTIFACTS_PREFIX = "artifacts/"
+PREVIEWS_PREFIX = "previews/"  # short-lived preview frames (a bucket lifecycle rule expires them)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

@@ -51,8 +51,11 @@ def delete(owner: str, project_id: str) -> int:
     store = Blobs()
     removed = store.delete_prefix(f"{blobs.UPLOADS_PREFIX}{owner}/{project_id}/")
     removed += store.delete_prefix(blobs.project_prefix(project_id))
+    removed += store.delete_prefix(f"{blobs.PREVIEWS_PREFIX}{project_id}/")
     table = Table()
     for item in table.query_partition(project["PK"]):
+        if item.get("type") in ("segment", "variant"):
+            table.delete(Keys.ref(item["type"], item["id"]))
         table.delete({"PK": item["PK"], "SK": item["SK"]})
     return removed
 

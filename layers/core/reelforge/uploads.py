@@ -7,7 +7,7 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
 
-from reelforge import blobs, projects
+from reelforge import blobs, projects, segments
 from reelforge.blobs import Blobs
 from reelforge.errors import InvalidMediaError
 from reelforge.media.probe import probe
@@ -70,4 +70,7 @@ def on_project_upload(key: str, size: int) -> dict[str, Any]:
         {"status": projects.ASSET_READY, "error": None, "size_bytes": size or info.size_bytes,
          "media": info.model_dump()},
     )
+    if info.has_video:
+        # The project's first video becomes its timeline (one segment covering it).
+        segments.init_timeline(projects.get(owner, project_id), key, info.duration, info.width, info.height)
     return {"key": key, "outcome": "ready"}

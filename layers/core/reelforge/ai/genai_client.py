@@ -29,6 +29,7 @@ from reelforge.errors import ProviderError, TransientError
 # Structured output (responseSchema) is documented on v1beta; pin it rather than follow
 # the SDK's default version, which has changed between SDK releases.
 API_VERSION = "v1beta"
+DEFAULT_MODEL = "gemini-2.5-flash"
 MISSING_KEY = "Gemini provider needs an API key (X-Gemini-Key header or GEMINI_API_KEY)"
 
 T = TypeVar("T")

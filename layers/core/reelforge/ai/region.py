@@ -8,28 +8,34 @@ No model runs here: the provider understands a fixed set of English edit words (
 ``INTENT_WORDS`` and ``CAPABILITIES``) and refuses anything else with
 ``UnsupportedPromptError`` naming what it can do, rather than returning a video that ignores
 the prompt. Each variant is the [start, end] window of the source only (that is what the
-editor places on the timeline), frame-exact on the source's frame grid, H.264/AAC at the
-source's size and rate, audio kept. The effect is applied inside the box (crop the box,
+editor places on the timeline), frame-exact on the source's frame grid (``frame_window``
+snaps the times; ``trim`` on timestamps under -copyts picks the frames, since some
+containers seek inexactly), H.264/AAC at the source's size and rate, audio kept (a source
+without audio gets a silent track, so timeline segments concatenate). The effect is applied inside the box (crop the box,
 filter it, overlay it back) except for two intents whose meaning is about the rest of the
 frame: ``spotlight`` dims everything outside the box and leaves the box untouched, and
 ``zoom`` crops the frame to a window around the box and scales it back up to the full frame.
 
-Every rendered variant is checked against the source on its middle frame; a variant whose
-edited region did not change (a filter that silently did nothing, a brighten on a white
-wall) raises ``MediaProcessingError`` instead of being returned.
+Every rendered variant is checked against the source on its middle frame: the same graph on
+a lossless still of that frame must change the edited region, and the rendered frame must be
+nearer that edit than the source (H.264 alone moves a busy box by a few levels, so a plain
+"did the pixels move" test on the encoded file would pass a no-op). A variant that fails (a
+filter that silently did nothing, a brighten on a white wall) raises ``MediaProcessingError``
+instead of being returned.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NamedTuple, Protocol
+from typing import Literal, NamedTuple, Protocol, get_args
 
 import av
 import cv2
@@ -38,8 +44,8 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from reelforge.errors import InvalidMediaError, MediaProcessingError, UnsupportedPromptError
 from reelforge.media.ffmpeg import run_ffmpeg
-from reelforge.media.probe import display_name
-from reelforge.media.reframe import input_options, probe_video
+from reelforge.media.probe import DEFAULT_TIMEOUT_S, display_name, is_url
+from reelforge.media.reframe import VideoSource, input_options, probe_video
 from reelforge.media.render import SYSTEM_FONTS, default_fonts_dir, filter_path
 
 IntentKind = Literal[
@@ -54,7 +60,7 @@ IntentKind = Literal[
     "zoom",
     "text",
 ]
-INTENT_KINDS: tuple[str, ...] = IntentKind.__args__  # type: ignore[attr-defined]
+INTENT_KINDS: tuple[str, ...] = get_args(IntentKind)
 
 # What the local provider can do, in the words an error message shows a user.
 CAPABILITIES = (
@@ -95,9 +101,10 @@ _COLOUR_ALIASES = {"aqua": "cyan", "indigo": "violet", "crimson": "red", "amber"
 MIN_BOX_PX = 4
 MAX_TEXT_CHARS = 200
 MAX_VARIANTS = 3
-# A region counts as changed when its mean absolute change (0-255, RGB) on the middle frame
-# is above this, or when enough of its pixels changed a lot (sharpen on a mostly flat box).
-MIN_MEAN_CHANGE = 1.5
+# A region counts as changed when its mean absolute change (0-255, RGB) on a lossless still
+# of the middle frame is above this, or when enough of its pixels changed a lot (sharpen on
+# a mostly flat box).
+MIN_MEAN_CHANGE = 1.0
 STRONG_PIXEL_CHANGE = 16
 MIN_STRONG_FRACTION = 0.01
 FONT_NAME = "DejaVuSans-Bold.ttf"
@@ -268,6 +275,9 @@ _TEXT_AFTER = re.compile(
     r"(?:(?:that|which)\s+(?:says|reads)|saying|reading|of|with)?\s*[:=-]?\s*(?P<text>.*)$",
     re.I | re.S,
 )
+_TEXT_SAYING = re.compile(
+    r"\b(?:saying|says|reading|reads)\b\s*[:=-]?\s*(?P<text>.+)$", re.I | re.S
+)
 _TEXT_PREFIX = re.compile(r"^\s*(?:text|caption|title|label)\s*:\s*(?P<text>.+)$", re.I | re.S)
 
 
@@ -299,7 +309,9 @@ def parse_intent(prompt: str) -> RegionIntent:
     if quoted and (add_verb or (noun and not matches)):
         words = " ".join(q for _, _, q in quoted)
         return RegionIntent(kind="text", text=words, matched=(add_verb or noun).group(0))  # type: ignore[union-attr]
-    explicit = _TEXT_PREFIX.match(text) or (_TEXT_AFTER.search(text) if add_verb and noun else None)
+    explicit = _TEXT_PREFIX.match(text) or (
+        (_TEXT_SAYING.search(text) or _TEXT_AFTER.search(text)) if add_verb and noun else None
+    )
     if explicit:
         words = explicit.group("text").strip().strip("\"'“”.!?,;")
         if words:
@@ -370,14 +382,32 @@ class Preset:
 class Window:
     """[start, end] snapped to the source's frame grid; what a variant covers exactly."""
 
-    ss: float  # the -ss value (seconds from the container start), floored to microseconds
     first_frame: int  # index of the first frame, counted from the first video frame
     frames: int
     fps: float
+    video_start: float = 0.0  # timestamp (s) of the source's first video frame
+    container_start: float = 0.0  # the container's start time (s), what -ss counts from
 
     @property
     def duration(self) -> float:
         return self.frames / self.fps
+
+    def frame_pts(self, index: int) -> float:
+        """Timestamp (s, as ffmpeg sees it with -copyts) of source frame ``index``."""
+        return self.video_start + index / self.fps
+
+    def seek(self, index: int) -> float:
+        """A -ss value a second before frame ``index``: fast, never past it; trim is exact."""
+        return max(0.0, self.frame_pts(index) - self.container_start - 1.0)
+
+    def trim(self, index: int, inp: str = "0:v", out: str = "src") -> str:
+        """Filter graph keeping source frames from ``index`` on, retimed to start at 0.
+
+        Timestamps, not the demuxer's seek, decide: with -copyts the first kept frame is the
+        one at ``frame_pts(index)`` in every container (MPEG-TS seeks are not frame-exact).
+        """
+        start = self.frame_pts(index) - 0.5 / self.fps
+        return f"[{inp}]trim=start={start:.6f},setpts=PTS-STARTPTS[{out}]"
 
     def source_time(self, t: float) -> float:
         """Seconds after the source's first video frame of variant time ``t``."""
@@ -390,11 +420,13 @@ class Window:
         return [(i + 0.5) / self.fps for i in picks]
 
 
-def frame_window(source: str | Path, start: float, end: float) -> Window:
+def frame_window(
+    source: str | Path, start: float, end: float, *, video: VideoSource | None = None
+) -> Window:
     """Snap [start, end] (source seconds) onto the source's frames, as render_variants does."""
     if not (start >= 0 and end > start):
         raise ValueError(f"bad window {start}..{end}: need 0 <= start < end")
-    video = probe_video(source)
+    video = video or probe_video(source)
     if start >= video.duration:
         raise ValueError(
             f"window starts at {start:g}s, after the end of {display_name(source)} "
@@ -402,7 +434,8 @@ def frame_window(source: str | Path, start: float, end: float) -> Window:
         )
     end = min(end, video.duration)
     fps = video.fps or 30.0
-    offset = _video_offset(source)
+    v_start, c_start = _starts(source)
+    offset = max(0.0, v_start - c_start)
     # Half up (not Python's half-to-even), and the length rounded on its own: a 1.0 s window
     # is 25 frames at 25 fps wherever it starts.
     first = max(0, math.floor((start - offset) * fps + 0.5 + 1e-9))
@@ -410,17 +443,30 @@ def frame_window(source: str | Path, start: float, end: float) -> Window:
     last = min(total, first + math.floor((end - start) * fps + 0.5 + 1e-9))
     if last <= first:
         raise ValueError(f"window {start:g}..{end:g}s is shorter than one frame")
-    ss = math.floor((offset + first / fps) * 1e6) / 1e6
-    return Window(ss=max(0.0, ss), first_frame=first, frames=last - first, fps=fps)
+    v_start, c_start = _starts(source)
+    return Window(
+        first_frame=first,
+        frames=last - first,
+        fps=fps,
+        video_start=v_start,
+        container_start=c_start,
+    )
 
 
-def _video_offset(source: str | Path) -> float:
-    """Seconds from the container start (what -ss counts from) to the first video frame."""
-    with av.open(str(source)) as c:
+def _starts(source: str | Path) -> tuple[float, float]:
+    """(first video timestamp, container start) in seconds; -ss counts from the latter."""
+    with _open(source) as c:
         v = c.streams.video[0]
         v_start = float(v.start_time * v.time_base) if v.start_time is not None else 0.0
         c_start = c.start_time / av.time_base if c.start_time is not None else v_start
-        return max(0.0, v_start - c_start)
+        return v_start, c_start
+
+
+def _open(source: str | Path) -> av.container.InputContainer:
+    """PyAV open; a URL (presigned S3 GET) gets the probe's timeouts so a stall cannot hang."""
+    if is_url(source):
+        return av.open(str(source), timeout=(DEFAULT_TIMEOUT_S, DEFAULT_TIMEOUT_S))
+    return av.open(str(source))
 
 
 def render_variants(
@@ -435,8 +481,12 @@ def render_variants(
     preset: str = "veryfast",
     crf: int = 18,
     timeout: float | None = None,
+    only: int | None = None,
 ) -> list[Variant]:
     """Render ``count`` takes of ``intent`` on the [start, end] window of ``src``.
+
+    ``only`` renders just that take (0-based) of the ``count``: the edit state machine fans
+    the takes out over parallel tasks (its Map state).
 
     Outputs ``<kind>_<n>.mp4`` and ``<kind>_<n>.jpg`` (the middle frame) in ``out_dir``.
     Raises ValueError for a bad window or a box outside the frame, MediaProcessingError when
@@ -446,34 +496,22 @@ def render_variants(
         raise ValueError(f"count must be 1..{MAX_VARIANTS}, got {count}")
     video = probe_video(src)  # InvalidMediaError for a missing or undecodable source
     pbox = box.to_pixels(video.width, video.height)
-    window = frame_window(src, start, end)
+    window = frame_window(src, start, end, video=video)
     out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.mkdir(exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    job = _Job(src, window, video.has_audio, intent, pbox, preset, crf, timeout)
 
     with tempfile.TemporaryDirectory(prefix="reelforge-region-") as tmp:
         presets = _pick(build_presets(intent, pbox, (video.width, video.height), Path(tmp)), count)
         stems = [out / f"{intent.kind}_{i + 1}" for i in range(len(presets))]
-
-        def one(item: tuple[Preset, Path]) -> Variant:
-            p, stem = item
-            return _render_one(
-                src,
-                stem,
-                p,
-                window,
-                video.has_audio,
-                intent,
-                pbox,
-                (video.width, video.height),
-                preset,
-                crf,
-                timeout,
-            )
+        if only is not None:
+            if not 0 <= only < len(presets):
+                raise ValueError(f"take {only} of {len(presets)} does not exist")
+            presets, stems = presets[only : only + 1], stems[only : only + 1]
 
         workers = max(1, min(len(presets), os.cpu_count() or 1))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(one, zip(presets, stems, strict=True)))
+            return list(pool.map(job.render, presets, stems))
 
 
 def _pick(presets: list[Preset], count: int) -> list[Preset]:
@@ -486,31 +524,43 @@ def _pick(presets: list[Preset], count: int) -> list[Preset]:
     return [presets[i] for i in idx]
 
 
-def _render_one(
-    src: str | Path,
-    stem: Path,
-    p: Preset,
-    window: Window,
-    has_audio: bool,
-    intent: RegionIntent,
-    box: PixelBox,
-    frame: tuple[int, int],
-    preset: str,
-    crf: int,
-    timeout: float | None,
-) -> Variant:
+@dataclass(frozen=True)
+class _Job:
+    """What every take of one render_variants call shares."""
+
+    src: str | Path
+    window: Window
+    has_audio: bool
+    intent: RegionIntent
+    box: PixelBox
+    preset: str
+    crf: int
+    timeout: float | None
+
+    def render(self, p: Preset, stem: Path) -> Variant:
+        return _render_one(self, p, stem)
+
+
+def _render_one(job: _Job, p: Preset, stem: Path) -> Variant:
+    src, window, intent, box, timeout = job.src, job.window, job.intent, job.box, job.timeout
     path, jpg = stem.with_suffix(".mp4"), stem.with_suffix(".jpg")
     duration = f"{window.duration:.6f}"
-    args: list[str | Path] = [*input_options(src), "-ss", f"{window.ss:.6f}", "-i", str(src)]
-    if has_audio:
-        audio = "0:a:0"
+    first = window.first_frame
+    args: list[str | Path] = [
+        "-copyts", *input_options(src), "-ss", f"{window.seek(first):.6f}", "-i", str(src),
+    ]  # fmt: skip
+    graph = f"{window.trim(first)};{p.graph.replace('[0:v]', '[src]', 1)}"
+    if job.has_audio:
+        at = window.frame_pts(first)
+        graph += f";[0:a:0]atrim=start={at:.6f},asetpts=PTS-STARTPTS[a]"
+        audio = "[a]"
     else:  # the timeline concatenates segments: every one carries an audio track
         args += ["-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo"]
         audio = "1:a:0"
     args += [
-        "-filter_complex", p.graph, "-map", "[v]", "-map", audio,
+        "-filter_complex", graph, "-map", "[v]", "-map", audio,
         "-frames:v", str(window.frames), "-t", duration,
-        "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
+        "-c:v", "libx264", "-preset", job.preset, "-crf", str(job.crf), "-pix_fmt", "yuv420p",
         "-c:a", "aac", "-b:a", "128k",
         "-movflags", "+faststart", "-map_metadata", "-1", "-sn", "-dn",
         path,
@@ -530,18 +580,50 @@ def _render_one(
             f"variant {p.label!r} came out {after.shape[1]}x{after.shape[0]}, "
             f"not {before.shape[1]}x{before.shape[0]}"
         )
-    changed, measured = region_changed(before, after, box, guard_region(intent.kind))
-    if not changed:
+    # The codec alone changes a busy box by several levels, so the edit is checked on a
+    # lossless still of the same frame made by the same graph, then the rendered frame must
+    # sit nearer that still than the source (it carries the edit, not just codec noise).
+    edited = _still(src, p.graph, window, t, stem.with_suffix(".check.png"), timeout)
+    where = guard_region(intent.kind)
+    changed, measured = region_changed(before, edited, box, where)
+    to_edit, to_source = (
+        mean_change(after, edited, box, where),
+        mean_change(after, before, box, where),
+    )
+    if not changed or to_source <= to_edit:
         path.unlink(missing_ok=True)
         raise MediaProcessingError(
-            f"{intent.describe()} variant {p.label!r} left the {guard_region(intent.kind)} "
-            f"unchanged ({measured}); refusing to return an unchanged video"
+            f"{intent.describe()} variant {p.label!r} left the {where} unchanged ({measured}; "
+            f"rendered frame {to_source:.2f} from the source, {to_edit:.2f} from the edit); "
+            "refusing to return an unchanged video"
         )
     if not cv2.imwrite(
         str(jpg), cv2.cvtColor(after, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90]
     ):
         raise MediaProcessingError(f"could not write the preview {jpg.name}")
     return Variant(path=path, preview_jpg=jpg, label=p.label, strength=p.strength, filter=p.graph)
+
+
+def _still(
+    src: str | Path, graph: str, window: Window, t: float, png: Path, timeout: float | None
+) -> np.ndarray:
+    """The source frame shown at variant time ``t`` run through ``graph``, losslessly."""
+    index = window.first_frame + math.floor(t * window.fps)
+    graph = f"{window.trim(index)};{graph.replace('[0:v]', '[src]', 1)}"
+    try:
+        run_ffmpeg(
+            ["-copyts", *input_options(src), "-ss", f"{window.seek(index):.6f}", "-i", str(src),
+             "-filter_complex", graph, "-map", "[v]", "-frames:v", "1", "-update", "1", png],
+            timeout=timeout,
+        )  # fmt: skip
+        image = cv2.imread(str(png))
+    except MediaProcessingError as exc:
+        raise MediaProcessingError(str(exc).replace(str(src), display_name(src))) from None
+    finally:
+        png.unlink(missing_ok=True)
+    if image is None:
+        raise MediaProcessingError("ffmpeg wrote no check frame")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 GuardRegion = Literal["box", "outside", "frame"]
@@ -558,14 +640,24 @@ def box_mask(shape: tuple[int, ...], box: PixelBox) -> np.ndarray:
     return mask
 
 
+def _region(shape: tuple[int, ...], box: PixelBox, where: GuardRegion) -> np.ndarray:
+    inside = box_mask(shape, box)
+    return {"box": inside, "outside": ~inside, "frame": np.ones_like(inside)}[where]
+
+
+def mean_change(a: np.ndarray, b: np.ndarray, box: PixelBox, where: GuardRegion = "box") -> float:
+    """Mean absolute difference (0-255, largest of R, G, B) over ``where``."""
+    diff = np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=2)
+    values = diff[_region(diff.shape, box, where)]
+    return float(values.mean()) if values.size else 0.0
+
+
 def region_changed(
     before: np.ndarray, after: np.ndarray, box: PixelBox, where: GuardRegion = "box"
 ) -> tuple[bool, str]:
-    """Whether ``where`` visibly changed between two RGB frames, and the numbers why."""
+    """Whether ``where`` changed between two RGB frames (lossless ones: no codec noise)."""
     diff = np.abs(after.astype(np.int16) - before.astype(np.int16)).max(axis=2)
-    inside = box_mask(diff.shape, box)
-    region = {"box": inside, "outside": ~inside, "frame": np.ones_like(inside)}[where]
-    values = diff[region]
+    values = diff[_region(diff.shape, box, where)]
     if values.size == 0:
         return False, f"the {where} is empty"
     mean = float(values.mean())
@@ -626,9 +718,9 @@ def build_presets(
         ]
     elif intent.kind == "greyscale":
         effects = [
+            ("greyscale, faded", 0.33, "hue=s=0,eq=contrast=0.8:brightness=0.04"),
             ("greyscale", 0.66, "hue=s=0"),
             ("greyscale, high contrast", 1.0, "hue=s=0,eq=contrast=1.35"),
-            ("greyscale, faded", 0.33, "hue=s=0,eq=contrast=0.8:brightness=0.04"),
         ]
     elif intent.kind == "sharpen":
         effects = [
@@ -835,7 +927,7 @@ def read_frames(path: str | Path, times: Sequence[float]) -> list[np.ndarray]:
         return []
     result: list[np.ndarray | None] = [None] * len(times)
     try:
-        with av.open(str(path)) as container:
+        with _open(path) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             tb = stream.time_base
@@ -846,8 +938,7 @@ def read_frames(path: str | Path, times: Sequence[float]) -> list[np.ndarray]:
             for i in sorted(range(len(times)), key=lambda k: times[k]):
                 target = base + times[i]
                 if frames is None or (last is not None and target - (last.time or 0) > 2.0):
-                    container.seek(int(target / tb), stream=stream, backward=True)
-                    frames = container.decode(stream)
+                    frames = _decode_before(container, stream, target, base)
                     last, pending = None, None
                 while True:
                     if pending is None:
@@ -866,6 +957,26 @@ def read_frames(path: str | Path, times: Sequence[float]) -> list[np.ndarray]:
             f"cannot decode {display_name(path)}: {type(exc).__name__}"
         ) from exc
     return [r for r in result if r is not None]
+
+
+def _decode_before(
+    container: av.container.InputContainer, stream: av.VideoStream, target: float, base: float
+) -> Iterator[av.VideoFrame]:
+    """Decoded frames from a seek that lands at or before ``target`` (seconds).
+
+    Containers without an index (MPEG-TS) can land after the asked time; step further back
+    until the first frame is not late, down to the stream start.
+    """
+    tb = stream.time_base
+    back = 0.0
+    while True:
+        pos = max(base, target - back)
+        container.seek(int(pos / tb), stream=stream, backward=True)
+        frames = container.decode(stream)
+        first = next(frames, None)
+        if first is None or (first.time or 0.0) <= target + 1e-6 or pos <= base:
+            return itertools.chain([first] if first is not None else [], frames)
+        back = 1.0 if back == 0 else back * 4
 
 
 def _rgb(frame: av.VideoFrame) -> np.ndarray:

@@ -21,7 +21,7 @@ from pathlib import Path
 from google.genai import types
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
 
-from reelforge.ai.genai_client import GenaiJsonClient, parse_json_as, user_text
+from reelforge.ai.genai_client import DEFAULT_MODEL, GenaiJsonClient, parse_json_as, user_text
 from reelforge.ai.region import (
     CAPABILITIES,
     INTENT_KINDS,
@@ -34,8 +34,6 @@ from reelforge.ai.region import (
     render_variants,
 )
 from reelforge.errors import UnsupportedPromptError
-
-DEFAULT_MODEL = "gemini-2.5-flash"
 
 SYSTEM_INSTRUCTION = (
     "You translate a video editor's request about a rectangular region of a video into one "

@@ -5,11 +5,13 @@ Both return the seed's shape (``VariantScore``: four strings, ratings as "N/10 â
 ``score_local`` measures, on frames sampled at the same source instants in the original and
 the variant (5 by default): the mean absolute change inside vs outside the box, sharpness
 inside the box (variance of the Laplacian), exposure (mean luma, clipped pixels), saturation,
-colour shift, flatness (equal neighbouring pixels, for pixelation) and, for a zoom, which
-crop of the original the variant matches. Fidelity is how far the measured change goes in
-the direction the intent implies (blur lowers sharpness, brighten raises luma...); quality
-penalises clipping, damage outside the box and over-sharpening. ``compare_to="prompt"``
-weighs fidelity most; ``"original"`` weighs how local and clean the change is.
+how much of the box's colour points toward a tint colour, fine-detail correlation and hard
+steps (pixelation destroys detail but keeps hard block edges; a blur softens them) and, for
+a zoom, which crop of the original the variant matches. Fidelity is how far the measured
+change goes in the direction the intent implies (blur lowers sharpness, brighten raises
+luma...), scaled by how local the change is; quality penalises clipping, damage outside the
+box, lost detail and over-sharpening. ``compare_to="prompt"`` weighs fidelity most;
+``"original"`` weighs how local and clean the change is.
 
 ``score_gemini`` sends the sampled frames of both videos as inline JPEG parts to a Gemini
 vision model with a structured JSON response schema, validated with pydantic, one corrective
@@ -28,7 +30,7 @@ import numpy as np
 from google.genai import types
 from pydantic import BaseModel, Field, TypeAdapter, field_validator
 
-from reelforge.ai.genai_client import GenaiJsonClient, parse_json_as
+from reelforge.ai.genai_client import DEFAULT_MODEL, GenaiJsonClient, parse_json_as
 from reelforge.ai.region import (
     BoundingBox,
     PixelBox,
@@ -41,10 +43,9 @@ from reelforge.ai.region import (
     zoom_window,
 )
 from reelforge.errors import UnsupportedPromptError
-from reelforge.media.reframe import probe_video
+from reelforge.media.reframe import VideoSource, probe_video
 
 CompareTo = Literal["prompt", "original"]
-DEFAULT_MODEL = "gemini-2.5-flash"
 DEFAULT_SAMPLES = 5
 GEMINI_FRAMES = 3
 GEMINI_IMAGE_SIDE = 768  # long side of the JPEGs sent: enough to judge, small to send
@@ -113,24 +114,35 @@ def measure_variant(
     """Measure the variant against the original's [start, end] on ``samples`` frame pairs."""
     video = probe_video(original)
     pbox = box.to_pixels(video.width, video.height)
-    window, pairs = _pairs(original, variant, start, end, samples)
+    window, pairs = _pairs(original, variant, start, end, samples, video)
     origs, variants = [o for _, o, _ in pairs], [v for _, _, v in pairs]
     return _metrics(origs, variants, pbox, window.duration, intent)
 
 
 def sample_pairs(
-    original: str | Path, variant: str | Path, *, start: float, end: float, samples: int
+    original: str | Path,
+    variant: str | Path,
+    *,
+    start: float,
+    end: float,
+    samples: int,
+    video: VideoSource | None = None,
 ) -> list[tuple[float, np.ndarray, np.ndarray]]:
     """(variant time, original RGB frame, variant RGB frame) at matching instants."""
-    return _pairs(original, variant, start, end, samples)[1]
+    return _pairs(original, variant, start, end, samples, video)[1]
 
 
 def _pairs(
-    original: str | Path, variant: str | Path, start: float, end: float, samples: int
+    original: str | Path,
+    variant: str | Path,
+    start: float,
+    end: float,
+    samples: int,
+    video: VideoSource | None = None,
 ) -> tuple[Window, list[tuple[float, np.ndarray, np.ndarray]]]:
     # The window snaps exactly as render_variants snapped it, so frame k of the variant
     # is compared with the source frame it was made from.
-    window = frame_window(original, start, end)
+    window = frame_window(original, start, end, video=video)
     times = window.sample_times(samples)
     origs = read_frames(original, [window.source_time(t) for t in times])
     variants = [_fit(v, origs[0].shape) for v in read_frames(variant, times)]
@@ -555,7 +567,7 @@ def score_gemini(
     caller = GenaiJsonClient(api_key, model=model, base_url=base_url, timeout_s=timeout_s)
     video = probe_video(original)
     pbox = box.to_pixels(video.width, video.height)
-    pairs = sample_pairs(original, variant, start=start, end=end, samples=frames)
+    pairs = sample_pairs(original, variant, start=start, end=end, samples=frames, video=video)
     contents = [types.Content(role="user", parts=build_parts(pairs, pbox, prompt, compare_to))]
     config = types.GenerateContentConfig(
         system_instruction=SYSTEM_INSTRUCTION,

@@ -8,8 +8,15 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from reelforge import __version__
-from reelforge.api import routes_auth, routes_jobs, routes_process, routes_projects, routes_system
+from reelforge import __version__, segments
+from reelforge.api import (
+    routes_auth,
+    routes_editor,
+    routes_jobs,
+    routes_process,
+    routes_projects,
+    routes_system,
+)
 from reelforge.settings import get_settings
 from reelforge.store import NotFound
 
@@ -33,7 +40,7 @@ def create_app() -> FastAPI:
         expose_headers=["content-type", "accept-ranges", "content-length", "content-range"],
     )
     for router in (routes_system.router, routes_auth.router, routes_projects.router,
-                   routes_jobs.router, routes_process.router):
+                   routes_jobs.router, routes_process.router, routes_editor.router):
         app.include_router(router)
     _install_error_handlers(app)
     return app
@@ -51,6 +58,14 @@ def _install_error_handlers(app: FastAPI) -> None:
                 "errors": [{"loc": e.get("loc"), "msg": e.get("msg"), "type": e.get("type")}
                            for e in errors]}
         return JSONResponse(status_code=422, content=body)
+
+    @app.exception_handler(segments.EditError)
+    async def _edit_error(_: Request, exc: segments.EditError) -> JSONResponse:
+        return JSONResponse(status_code=400, content={"detail": str(exc)})
+
+    @app.exception_handler(segments.Conflict)
+    async def _conflict(_: Request, exc: segments.Conflict) -> JSONResponse:
+        return JSONResponse(status_code=409, content={"detail": str(exc)})
 
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:

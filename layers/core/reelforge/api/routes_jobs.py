@@ -11,9 +11,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 
-from reelforge import jobs
+from reelforge import editing, jobs
 from reelforge.api.deps import require
 from reelforge.auth import Principal
+from reelforge.blobs import Blobs
 from reelforge.store import NotFound
 
 router = APIRouter(prefix="/api", tags=["jobs"])
@@ -49,8 +50,19 @@ def job_view(job: dict[str, Any]) -> dict[str, Any]:
         "progress": round(100 * float(job.get("progress") or 0)),
         "stage": job.get("stage"),
         "error": job.get("error"),
-        "variants": (job.get("result") or {}).get("variants", []),
+        "variants": editing.variant_views(job) if job["kind"] == "edit" else [],
+        **_job_extras(job),
     }
+
+
+def _job_extras(job: dict[str, Any]) -> dict[str, Any]:
+    """Kind-specific fields: a grade job's graded_url, a finished job's presented result."""
+    if job["kind"] == "grade" and job["status"] == jobs.COMPLETED:
+        return {"segment_id": job["result"]["segment_id"],
+                "graded_url": Blobs().presign_get(job["result"]["media_key"])}
+    if job["kind"] == "process" and job["status"] == jobs.COMPLETED:
+        return _presented_result("process", job["result"])
+    return {}
 
 
 def _presented_result(kind: str, result: dict[str, Any]) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from reelforge import blobs, process
 from reelforge.api.deps import require
 from reelforge.api.routes_projects import UploadBody
 from reelforge.api.streaming_form import read_form
+from reelforge.api.urls import check_url
 from reelforge.auth import Principal
 from reelforge.blobs import Blobs
-from reelforge.errors import IngestError
 from reelforge.process import ProcessOptions, Source
 from reelforge.settings import get_settings
 
@@ -36,17 +36,6 @@ def _provider(x_gemini_key: str | None) -> process.ProviderChoice:
     if key is None and get_settings().require_gemini_key:
         raise HTTPException(400, "Missing X-Gemini-Key header")
     return process.choose_provider(key)
-
-
-def _check_url(url: str) -> None:
-    from reelforge.ingest import IngestPolicy, validate_url
-
-    s = get_settings()
-    try:
-        validate_url(url, IngestPolicy(max_bytes=s.max_file_size_bytes,
-                                       allow_hosts=frozenset(s.ingest_allow_host_list)))
-    except IngestError as exc:
-        raise HTTPException(400, f"URL refused: {exc}") from exc
 
 
 @router.post("/process")
@@ -70,7 +59,7 @@ async def submit(
         raise HTTPException(422, _first_error(exc)) from exc
     if not body.url:
         raise HTTPException(400, "Neither url nor file provided")
-    _check_url(body.url)
+    check_url(body.url)
     options = ProcessOptions(**body.model_dump(include=_OPTION_FIELDS))
     job = process.create_job(p.user_id, options, provider, Source(kind="url", url=body.url))
     return {"job_id": job["id"], "status": "queued"}
@@ -90,7 +79,7 @@ async def _submit_multipart(request: Request, p: Principal, provider: process.Pr
         except ValidationError as exc:
             raise HTTPException(422, _first_error(exc)) from exc
         if url:
-            _check_url(url)
+            check_url(url)
             job = process.create_job(p.user_id, options, provider, Source(kind="url", url=url))
             return {"job_id": job["id"], "status": "queued"}
         if form.file is None or form.file.size == 0:

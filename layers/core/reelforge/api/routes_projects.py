@@ -8,8 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field, HttpUrl, field_validator
 
-from reelforge import projects
+from reelforge import editing, projects, segments
 from reelforge.api.deps import require
+from reelforge.api.urls import check_url
 from reelforge.auth import Principal
 from reelforge.blobs import Blobs
 
@@ -41,16 +42,23 @@ def _list(principal: Principal) -> list[dict[str, Any]]:
 
 
 def _create(body: ProjectBody, principal: Principal) -> dict[str, Any]:
-    item = projects.create(
-        principal.user_id, body.name.strip(), body.description,
-        str(body.video_url) if body.video_url else None,
-    )
-    return projects.public_project(item, [])
+    url = str(body.video_url) if body.video_url else None
+    if url:
+        check_url(url)
+    item = projects.create(principal.user_id, body.name.strip(), body.description, url)
+    out = projects.public_project(item, [])
+    if url:
+        # Fetched by the edit state machine with the same SSRF-safe ingest as clips.
+        out["ingest_job_id"] = editing.submit_project_ingest(principal.user_id, item)["id"]
+    return {**out, "segments": []}
 
 
 def _get(project_id: str, principal: Principal) -> dict[str, Any]:
     item = projects.get(principal.user_id, project_id)
-    return projects.public_project(item, projects.assets(project_id))
+    out = projects.public_project(item, projects.assets(project_id))
+    out["segments"] = segments.timeline_view(item)
+    out["duration"] = round(sum(s["end_ts"] - s["start_ts"] for s in out["segments"]), 6)
+    return out
 
 
 @router.get("/project")

@@ -17,9 +17,11 @@ import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import av
+
 from reelforge.errors import InvalidMediaError, MediaProcessingError
 from reelforge.media.ffmpeg import run_ffmpeg
-from reelforge.media.probe import display_name
+from reelforge.media.probe import DEFAULT_TIMEOUT_S, display_name, is_url
 from reelforge.media.reframe import VideoSource, input_options, probe_video
 
 # A strip whose frames are this close together (seconds) is decoded in one sequential pass;
@@ -78,7 +80,7 @@ def extract_frame(
     out = Path(out_jpg)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
-    _one(src, frame_index(t, video.fps), out, _chain(width, vf), quality, video)
+    _one(src, frame_index(t, video.fps), out, _chain(width, vf, video.sar), quality, video)
     return out
 
 
@@ -119,7 +121,7 @@ def extract_frames(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        chain = _chain(width, None)
+        chain = _chain(width, None, video.sar)
         if method == "select":
             written = _by_select(src, wanted, tmp, chain, quality, video)
         else:
@@ -235,8 +237,11 @@ def _one(
         _last_frame(src, out, chain, quality, video)
 
 
-def _chain(width: int | None, vf: str | None) -> str | None:
+def _chain(width: int | None, vf: str | None, sar: float = 1.0) -> str | None:
+    """Square pixels first (an anamorphic source would look squeezed), then size, then `vf`."""
     parts = []
+    if abs(sar - 1.0) > 1e-3:
+        parts.append("scale=trunc(iw*sar/2)*2:ih,setsar=1")
     if width:
         if width < 2:
             raise ValueError(f"width must be at least 2, got {width}")
@@ -258,9 +263,27 @@ def _check_time(src: str | Path, t: float, video: VideoSource) -> None:
 def _last_frame(
     src: str | Path, out: Path, chain: str | None, quality: int, video: VideoSource
 ) -> None:
-    """Decode the last second and keep overwriting one JPEG: what is left is the last frame."""
-    args: list[str | Path] = [*input_options(src), "-sseof", f"-{max(1.0, 3 / video.fps):.3f}"]
-    args += ["-i", str(src), "-map", "0:v:0", "-q:v", str(quality), "-update", "1"]
+    """Decode the video's last second and keep overwriting one JPEG: the last frame stays."""
+    end = _video_end(src) or video.duration
+    seek = max(0.0, end - max(1.0, 3 / video.fps))
+    args: list[str | Path] = [*input_options(src), "-ss", f"{seek:.6f}", "-i", str(src)]
+    args += ["-map", "0:v:0", "-q:v", str(quality), "-update", "1"]
     run_ffmpeg_on([src], [*args, *(["-vf", chain] if chain else []), out])
     if not out.is_file() or out.stat().st_size == 0:
         raise InvalidMediaError(f"no decodable frame at the end of {display_name(src)}")
+
+
+def _video_end(src: str | Path) -> float | None:
+    """The video stream's own duration (the container's may be the audio's); None if unknown."""
+    try:
+        options = {"timeout": (DEFAULT_TIMEOUT_S, DEFAULT_TIMEOUT_S)} if is_url(src) else {}
+        with av.open(str(src), **options) as container:
+            v = container.streams.video[0]
+            if v.duration and v.time_base:
+                # -ss counts from the container start; the stream may start later.
+                offset = float((v.start_time or 0) * v.time_base)
+                offset -= (container.start_time or 0) / av.time_base
+                return float(v.duration * v.time_base) + offset
+    except (av.FFmpegError, IndexError):
+        pass
+    return None

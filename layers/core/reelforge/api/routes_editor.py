@@ -1,0 +1,186 @@
+"""The editor surface (seed 000): segments, grading, previews, AI region edits, export."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from reelforge import editing, jobs, segments
+from reelforge.api.deps import require
+from reelforge.auth import Principal
+from reelforge.media.grade import GradeParams
+from reelforge.settings import get_settings
+
+router = APIRouter(prefix="/api", tags=["editor"])
+
+
+class SplitBody(BaseModel):
+    split_ts: float
+
+
+class TrimBody(BaseModel):
+    new_start_ts: float = Field(ge=0)
+    new_end_ts: float = Field(gt=0)
+
+
+class FrameBody(BaseModel):
+    ts: float = Field(ge=0)
+
+
+class StripBody(BaseModel):
+    start: float = Field(ge=0)
+    end: float = Field(ge=0)
+    fps: float = Field(default=1.0, gt=0, le=30)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> StripBody:
+        if self.end < self.start:
+            raise ValueError("end must not be before start")
+        return self
+
+
+class BoxBody(BaseModel):
+    """Pixels of the project's video frame, from its top-left corner."""
+
+    x: float = Field(ge=0)
+    y: float = Field(ge=0)
+    width: float = Field(gt=0)
+    height: float = Field(gt=0)
+
+
+class GenerateBody(BaseModel):
+    project_id: str = Field(min_length=1, max_length=64)
+    prompt: str = Field(min_length=1, max_length=2000)
+    start_ts: float = Field(ge=0)
+    end_ts: float = Field(gt=0)
+    bounding_box: BoxBody
+    variants: int = Field(default=3, ge=1, le=3)
+
+
+class ExportBody(BaseModel):
+    project_id: str = Field(min_length=1, max_length=64)
+    format: Literal["mp4"] = "mp4"
+
+
+# --- segments ------------------------------------------------------------------------------
+
+
+@router.post("/segment/{segment_id}/split")
+def split(segment_id: str, body: SplitBody, p: Principal = Depends(require("projects:write"))) -> dict:
+    left, right = segments.split(p.user_id, segment_id, body.split_ts)
+    return {"left": left, "right": right}
+
+
+@router.post("/segment/{segment_id}/trim")
+def trim(segment_id: str, body: TrimBody, p: Principal = Depends(require("projects:write"))) -> dict:
+    return segments.trim(p.user_id, segment_id, body.new_start_ts, body.new_end_ts)
+
+
+@router.delete("/segment/{segment_id}")
+def delete_segment(segment_id: str, p: Principal = Depends(require("projects:write"))) -> dict:
+    segments.delete(p.user_id, segment_id)
+    return {"deleted": True}
+
+
+@router.post("/segment/{segment_id}/color-grade")
+def color_grade(segment_id: str, body: GradeParams, p: Principal = Depends(require("projects:write"))) -> dict:
+    """The graded segment takes the original's place at once with `status: rendering`;
+    its `url` (and this job's `graded_url` via GET /api/job/{job_id}) is set when ready."""
+    return editing.submit_grade(p.user_id, segment_id, body)
+
+
+@router.post("/segment/{segment_id}/grade-preview")
+def grade_preview(segment_id: str, body: GradeParams, p: Principal = Depends(require("projects:read"))) -> dict:
+    return editing.grade_preview(p.user_id, segment_id, body)
+
+
+# --- previews --------------------------------------------------------------------------------
+
+
+@router.post("/project/{project_id}/preview/frame")
+def preview_frame(project_id: str, body: FrameBody, p: Principal = Depends(require("projects:read"))) -> dict:
+    return editing.preview_frame(p.user_id, project_id, body.ts)
+
+
+@router.post("/project/{project_id}/preview/strip")
+def preview_strip(project_id: str, body: StripBody, p: Principal = Depends(require("projects:read"))) -> dict:
+    return editing.preview_strip(p.user_id, project_id, body.start, body.end, body.fps)
+
+
+# --- AI region edits and variants -----------------------------------------------------------
+
+
+def _provider(x_api_key: str | None, x_video_provider: str | None) -> tuple[str, str | None]:
+    name = (x_video_provider or ("gemini" if x_api_key else get_settings().ai_provider)).lower()
+    if name not in ("local", "gemini"):
+        raise HTTPException(400, f"Unknown video provider '{name}': use local or gemini")
+    return name, (x_api_key or None)
+
+
+@router.post("/ai/generate")
+def ai_generate(
+    body: GenerateBody,
+    p: Principal = Depends(require("ai:generate")),
+    x_api_key: str | None = Header(default=None),
+    x_video_provider: str | None = Header(default=None),
+) -> dict[str, Any]:
+    """Start an AI region edit: `variants` renders of [start_ts, end_ts] (timeline seconds)
+    with the prompt applied inside `bounding_box` (pixels of the project's frame)."""
+    from reelforge.ai.region import BoundingBox
+
+    provider, key = _provider(x_api_key, x_video_provider)
+    try:
+        box = BoundingBox(**body.bounding_box.model_dump())
+    except ValidationError as exc:
+        raise HTTPException(400, f"bounding_box: {exc.errors()[0]['msg']}") from exc
+    job = editing.submit_region_edit(p.user_id, body, box, provider, key)
+    return {"job_id": job["id"], "id": job["id"], "project_id": body.project_id, "status": "pending"}
+
+
+@router.post("/variant/{variant_id}/accept")
+def accept_variant(variant_id: str, p: Principal = Depends(require("projects:write"))) -> dict:
+    return editing.accept_variant(p.user_id, variant_id)
+
+
+@router.get("/variant/{variant_id}/score")
+def score_variant(
+    variant_id: str,
+    compare_to: Literal["prompt", "original"] = Query(default="prompt"),
+    p: Principal = Depends(require("ai:analyze")),
+    x_api_key: str | None = Header(default=None),
+) -> dict:
+    return editing.score_variant(p.user_id, variant_id, compare_to, x_api_key)
+
+
+@router.get("/ai/health")
+def ai_health(p: Principal = Depends(require("jobs:read"))) -> dict[str, Any]:
+    s = get_settings()
+    return {
+        "default_provider": s.ai_provider,
+        "providers": {
+            "local": {"configured": True, "reachable": True,
+                      "capabilities": ["moment selection", "region edits", "variant scoring"]},
+            "gemini": {"configured": bool(s.gemini_api_key), "per_request_key": True,
+                       "reachable": None, "note": "send x-api-key (or X-Gemini-Key for clips) per request"},
+        },
+    }
+
+
+# --- export --------------------------------------------------------------------------------------
+
+
+@router.post("/export")
+def export(body: ExportBody, p: Principal = Depends(require("projects:write"))) -> dict[str, Any]:
+    job = editing.submit_export(p.user_id, body.project_id)
+    return {"export_job_id": job["id"], "status": "pending",
+            "message": "Export job created — check status with get_export_status"}
+
+
+@router.get("/export/{export_job_id}")
+def export_status(export_job_id: str, p: Principal = Depends(require("projects:read"))) -> dict[str, Any]:
+    job = jobs.get(export_job_id, p.user_id)
+    if job["kind"] != "export":
+        raise HTTPException(404, "Not found")
+    return editing.export_view(job)
