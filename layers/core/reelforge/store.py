@@ -186,8 +186,8 @@ class Table:
         # Setting None means removing the attribute (DynamoDB has no "SET to nothing").
         remove = list(remove or []) + [k for k, v in values.items() if v is None]
         values = {k: v for k, v in values.items() if v is not None}
-        for i, (field, value) in enumerate(values.items()):
-            names[f"#f{i}"] = field
+        for i, (attr, value) in enumerate(values.items()):
+            names[f"#f{i}"] = attr
             expr_values[f":v{i}"] = value
             sets.append(f"#f{i} = :v{i}")
         parts = []
@@ -195,15 +195,15 @@ class Table:
             parts.append("SET " + ", ".join(sets))
         if add:
             adds = []
-            for i, (field, inc) in enumerate(add.items()):
-                names[f"#a{i}"] = field
+            for i, (attr, inc) in enumerate(add.items()):
+                names[f"#a{i}"] = attr
                 expr_values[f":a{i}"] = inc
                 adds.append(f"#a{i} :a{i}")
             parts.append("ADD " + ", ".join(adds))
         if remove:
             rems = []
-            for i, field in enumerate(remove):
-                names[f"#r{i}"] = field
+            for i, attr in enumerate(remove):
+                names[f"#r{i}"] = attr
                 rems.append(f"#r{i}")
             parts.append("REMOVE " + ", ".join(rems))
         cond = "attribute_exists(PK)" + (f" AND ({condition})" if condition else "")
