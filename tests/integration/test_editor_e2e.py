@@ -54,16 +54,6 @@ def _near(rgb: np.ndarray, second: int, tol: float = 30) -> bool:
     return float(np.abs(rgb - np.array(COLOURS[second])).max()) < tol
 
 
-def _wait_job(api: httpx.Client, job_id: str, timeout: float = 180) -> dict:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        job = api.get(f"/api/job/{job_id}").json()
-        if job["status"] in ("completed", "failed"):
-            return job
-        time.sleep(0.3)
-    raise AssertionError(f"job {job_id} never finished")
-
-
 def _segments(api: httpx.Client, pid: str) -> list[dict]:
     return api.get(f"/api/project/{pid}").json()["segments"]
 
@@ -99,7 +89,7 @@ def test_editor_walkthrough(stack, colour_video: Path) -> None:
     assert graded_preview.mean() > np.array(COLOURS[3]).mean() - 5  # second 3, brighter or equal
     graded = api.post(f"/api/segment/{a2['id']}/color-grade", json=bright).json()
     assert graded["status"] == "rendering" and graded["segment_id"]
-    job = _wait_job(api, graded["job_id"])
+    job = stack.wait(api, f"/api/job/{graded['job_id']}")
     assert job["status"] == "completed", job
     assert job["graded_url"]
     timeline = _segments(api, pid)
@@ -119,7 +109,7 @@ def test_editor_walkthrough(stack, colour_video: Path) -> None:
                                              "start_ts": 2.5, "end_ts": 4.0,
                                              "bounding_box": {"x": 0, "y": 0, "width": 160, "height": 120}})
     assert gen.status_code == 200, gen.text
-    job = _wait_job(api, gen.json()["job_id"])
+    job = stack.wait(api, f"/api/job/{gen.json()['job_id']}")
     assert job["status"] == "completed", job
     assert len(job["variants"]) == 3 and all(v["url"] and v["preview_url"] for v in job["variants"])
     variant = job["variants"][1]
@@ -138,10 +128,7 @@ def test_editor_walkthrough(stack, colour_video: Path) -> None:
     # Export: duration = sum of the active segments, frames where they should be.
     exp = api.post("/api/export", json={"project_id": pid, "format": "mp4"}).json()
     assert exp["status"] == "pending" and exp["export_job_id"]
-    deadline = time.time() + 180
-    while (status := api.get(f"/api/export/{exp['export_job_id']}").json())["status"] not in ("completed", "failed"):
-        assert time.time() < deadline
-        time.sleep(0.3)
+    status = stack.wait(api, f"/api/export/{exp['export_job_id']}")
     assert status["status"] == "completed", status
     assert "attachment" in httpx.head(status["download_url"]).headers.get("content-disposition", "") or \
         "response-content-disposition" in status["download_url"]
@@ -203,14 +190,14 @@ def test_editor_validation_and_ownership(stack, colour_video: Path) -> None:
     gen = api.post("/api/ai/generate", json={"project_id": pid, "prompt": "replace the sky with fireworks",
                                              "start_ts": 0, "end_ts": 1,
                                              "bounding_box": {"x": 0, "y": 0, "width": 100, "height": 100}}).json()
-    job = _wait_job(api, gen["job_id"])
+    job = stack.wait(api, f"/api/job/{gen['job_id']}")
     assert job["status"] == "failed" and "blur" in job["error"] and "pixelate" in job["error"]
 
     exp = api.post("/api/export", json={"project_id": pid, "format": "mp4"}).json()["export_job_id"]
     gen_ok = api.post("/api/ai/generate", json={"project_id": pid, "prompt": "pixelate", "start_ts": 0, "end_ts": 1,
                                                 "bounding_box": {"x": 0, "y": 0, "width": 160, "height": 120},
                                                 "variants": 1}).json()["job_id"]
-    variant_id = _wait_job(api, gen_ok)["variants"][0]["id"]
+    variant_id = stack.wait(api, f"/api/job/{gen_ok}")["variants"][0]["id"]
     for path in (f"/api/project/{pid}", f"/api/job/{gen_ok}", f"/api/export/{exp}",
                  f"/api/variant/{variant_id}/score"):
         assert other.get(path).status_code == 404, path

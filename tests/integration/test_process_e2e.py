@@ -54,16 +54,6 @@ def _submit_file(client: httpx.Client, path: Path, fields: dict[str, str], name:
         return client.post("/api/process", files={"file": (name, fh, "video/mp4")}, data=fields)
 
 
-def _wait(client: httpx.Client, job_id: str, timeout: float = 240) -> dict:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        status = client.get(f"/api/status/{job_id}").json()
-        if status["status"] in ("completed", "failed"):
-            return status
-        time.sleep(0.5)
-    raise AssertionError(f"job {job_id} did not finish: {status}")
-
-
 def _sse(client: httpx.Client, job_id: str) -> list[dict]:
     events = []
     with client.stream("GET", f"/api/progress/{job_id}", timeout=300) as resp:
@@ -159,7 +149,7 @@ def test_a_failing_step_fails_the_job_with_a_reason(stack, tmp_path: Path) -> No
     client = stack.client(stack.register("broken"))
     bogus = mediagen.not_media(tmp_path / "notes.mp4")
     job_id = _submit_file(client, bogus, FAST, name="notes.mp4").json()["job_id"]
-    status = _wait(client, job_id, timeout=60)
+    status = stack.wait(client, f"/api/status/{job_id}", timeout=60)
     assert status["status"] == "failed"
     assert "not a media file" in status["error"] and "Traceback" not in status["error"]
     assert client.get(f"/api/job/{job_id}").json()["status"] == "failed"
@@ -224,7 +214,7 @@ def test_gemini_key_selects_gemini_and_is_never_stored(
         client = stack.client(stack.register("gemini"))
         client.headers["X-Gemini-Key"] = key
         resp = _submit_file(client, talk.path, {**FAST, "clip_count": "1"})
-        status = _wait(client, resp.json()["job_id"])
+        status = stack.wait(client, f"/api/status/{resp.json()['job_id']}")
         assert status["status"] == "completed", status
         assert status["provider"] == "gemini"
         assert status["clips"][0]["title"] == "Why viewers leave" and status["clips"][0]["score"] == 91

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from reelforge import projects, segments
-from reelforge.store import Keys, Table
+from reelforge.store import Keys, NotFound, Table
 
 
 def _project(seconds: float = 10.0) -> dict:
@@ -82,7 +82,7 @@ def test_concurrent_edits_do_not_both_win(aws_mock: None) -> None:
 
 def test_other_owner_cannot_see_segments(aws_mock: None) -> None:
     seg = segments.timeline_view(_project())[0]
-    with pytest.raises(segments.NotFound):
+    with pytest.raises(NotFound):
         segments.get("u2", seg["id"])
 
 

@@ -14,7 +14,7 @@ from reelforge import aws, blobs, jobs, keyseal, projects, segments
 from reelforge.blobs import Blobs
 from reelforge.errors import InvalidMediaError, ProviderError
 from reelforge.settings import get_settings
-from reelforge.store import Keys, NotFound, Table, new_id, now_iso, strip_keys
+from reelforge.store import Keys, NotFound, Table, new_id, now_iso
 
 MAX_STRIP_FRAMES = 120
 PREVIEW_WIDTH = 640
@@ -302,7 +302,7 @@ def finish_region_edit_step(event: dict[str, Any]) -> dict[str, Any]:
                 "start_ts": float(event["start"]), "end_ts": float(event["end"]),
                 "window_key": event["window_key"], "provider": event["provider"]["name"],
                 "created_at": now_iso()}
-        table.transact_put_new([item, {**Keys.ref("variant", v["id"]), "type": "ref", "project_id": pid}])
+        table.transact_put_new([item, projects.child_ref(item)])
     jobs.complete(job_id, {"variants": [{"id": v["id"], "label": v["label"]} for v in variants]},
                   message=f"{len(variants)} variants ready")
     return {"variant_count": len(variants)}
@@ -341,15 +341,7 @@ def mark_edit_failed(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_variant(owner: str, variant_id: str) -> dict[str, Any]:
-    table = Table()
-    try:
-        pid = table.get(Keys.ref("variant", variant_id))["project_id"]
-        item = table.get(Keys.variant(pid, variant_id))
-    except NotFound:
-        raise NotFound(variant_id) from None
-    if item["owner"] != owner:
-        raise NotFound(variant_id)
-    return item
+    return projects.get_child(owner, "variant", variant_id)
 
 
 def variant_views(job: dict[str, Any]) -> list[dict[str, Any]]:
@@ -413,7 +405,3 @@ def export_view(job: dict[str, Any]) -> dict[str, Any]:
         out["download_url"] = store.presign_get(result["export_key"], download_name=f"export-{job['id']}.mp4")
         out["duration"] = result.get("duration")
     return out
-
-
-def public_variant(item: dict[str, Any]) -> dict[str, Any]:
-    return strip_keys(item)

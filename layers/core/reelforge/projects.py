@@ -90,6 +90,24 @@ def mark_asset(project_id: str, asset_id: str, values: dict[str, Any]) -> dict[s
     return Table().update(Keys.asset(project_id, asset_id), {**values, "updated_at": now_iso()})
 
 
+def child_ref(child: dict[str, Any]) -> dict[str, Any]:
+    """The item that finds a segment or variant by its id alone (routes omit the project)."""
+    return {**Keys.ref(child["type"], child["id"]), "type": "ref", "project_id": child["project_id"]}
+
+
+def get_child(owner: str, kind: str, child_id: str) -> dict[str, Any]:
+    """A project's segment or variant by id; NotFound for anyone but its owner."""
+    table = Table()
+    try:
+        pid = table.get(Keys.ref(kind, child_id))["project_id"]
+        item = table.get(Keys.child(kind, pid, child_id))
+    except NotFound:
+        raise NotFound(child_id) from None
+    if item["owner"] != owner:
+        raise NotFound(child_id)
+    return item
+
+
 def public_asset(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in strip_keys(item).items() if k not in ("owner", "type")}
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from reelforge import projects
 from reelforge.blobs import Blobs
-from reelforge.store import ConditionFailed, Keys, NotFound, Table, Txn, new_id, now_iso, strip_keys
+from reelforge.store import ConditionFailed, Keys, Table, Txn, new_id, now_iso
 
 READY, RENDERING, FAILED = "ready", "rendering", "failed"
 _EPS = 1e-6
@@ -61,20 +61,8 @@ def new_segment(project: dict[str, Any], *, media_key: str | None, start_ts: flo
     }
 
 
-def _ref(segment: dict[str, Any]) -> dict[str, Any]:
-    return {**Keys.ref("segment", segment["id"]), "type": "ref", "project_id": segment["project_id"]}
-
-
 def get(owner: str, segment_id: str) -> dict[str, Any]:
-    table = Table()
-    try:
-        pid = table.get(Keys.ref("segment", segment_id))["project_id"]
-        seg = table.get(Keys.segment(pid, segment_id))
-    except NotFound:
-        raise NotFound(segment_id) from None
-    if seg["owner"] != owner:
-        raise NotFound(segment_id)
-    return seg
+    return projects.get_child(owner, "segment", segment_id)
 
 
 def placed(project: dict[str, Any]) -> list[Placed]:
@@ -141,7 +129,7 @@ def _commit(project: dict[str, Any], order: list[str], *, new: list[dict[str, An
                            condition="#active = :yes", condition_values={":yes": True},
                            condition_names={"#active": "active"}))
     for seg in new:
-        ops += [Txn.put_new(seg), Txn.put_new(_ref(seg))]
+        ops += [Txn.put_new(seg), Txn.put_new(projects.child_ref(seg))]
     ops += list(extra)
     try:
         Table().transact(ops)
@@ -262,7 +250,3 @@ def place_range(owner: str, project_id: str, start: float, end: float,
 
 def set_status(project_id: str, segment_id: str, values: dict[str, Any]) -> None:
     Table().update(Keys.segment(project_id, segment_id), values)
-
-
-def public(seg: dict[str, Any]) -> dict[str, Any]:
-    return strip_keys(seg)

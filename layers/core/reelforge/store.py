@@ -88,12 +88,17 @@ class Keys:
         return {"PK": f"JOB#{jid}", "SK": f"EVENT#{seq:08d}"}
 
     @staticmethod
+    def child(kind: str, pid: str, cid: str) -> dict[str, str]:
+        """An item under a project: kind "segment" or "variant"."""
+        return {"PK": f"PROJECT#{pid}", "SK": f"{kind.upper()}#{cid}"}
+
+    @staticmethod
     def segment(pid: str, sid: str) -> dict[str, str]:
-        return {"PK": f"PROJECT#{pid}", "SK": f"SEGMENT#{sid}"}
+        return Keys.child("segment", pid, sid)
 
     @staticmethod
     def variant(pid: str, vid: str) -> dict[str, str]:
-        return {"PK": f"PROJECT#{pid}", "SK": f"VARIANT#{vid}"}
+        return Keys.child("variant", pid, vid)
 
     @staticmethod
     def ref(kind: str, rid: str) -> dict[str, str]:

@@ -1,16 +1,13 @@
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
-import re
 import socket
-import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import mediagen
 import pytest
+from httpserve import RangeServer
 
 from reelforge.errors import IngestError, InvalidMediaError, TransientError
 from reelforge.media.ffmpeg import run_ffmpeg
@@ -34,58 +31,10 @@ def talk(media_dir: Path) -> mediagen.TalkVideo:
     )
 
 
-class _RangeHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves files with HTTP Range support, like S3; HEAD can be refused like a presigned GET."""
-
-    refuse_head = False
-    requests: list[tuple[str, str | None]] = []
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_HEAD(self) -> None:
-        self.requests.append(("HEAD", None))
-        if self.refuse_head:
-            self.send_error(403)
-            return
-        super().do_HEAD()
-
-    def do_GET(self) -> None:
-        self.requests.append(("GET", self.headers.get("Range")))
-        path = Path(self.translate_path(self.path.split("?")[0]))
-        if not path.is_file():
-            self.send_error(404)
-            return
-        data = path.read_bytes()
-        m = re.match(r"bytes=(\d+)-(\d*)", self.headers.get("Range") or "")
-        if m:
-            start = int(m.group(1))
-            end = int(m.group(2)) if m.group(2) else len(data) - 1
-            body = data[start : end + 1]
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
-        else:
-            body = data
-            self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Accept-Ranges", "bytes")
-        self.end_headers()
-        # ffmpeg hangs up once it has what it needs.
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self.wfile.write(body)
-
-
 @pytest.fixture
-def server(media_dir: Path):
-    handler = type("Handler", (_RangeHandler,), {"requests": [], "refuse_head": False})
-    srv = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(handler, directory=str(media_dir))
-    )
-    thread = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}", handler
-    srv.shutdown()
-    srv.server_close()
+def server(media_dir: Path) -> Iterator[RangeServer]:
+    with RangeServer(media_dir) as srv:
+        yield srv
 
 
 def test_probe_matches_what_was_generated(talk: mediagen.TalkVideo) -> None:
@@ -128,24 +77,22 @@ def test_probe_reads_rotation_as_clockwise_degrees(
 
 
 def test_probe_url_reads_same_values_as_local_file(talk: mediagen.TalkVideo, server) -> None:
-    base, handler = server
     local = probe(talk.path)
-    remote = probe(f"{base}/{talk.path.name}?X-Amz-Signature=deadbeef&X-Amz-Expires=60")
+    remote = probe(f"{server.url}/{talk.path.name}?X-Amz-Signature=deadbeef&X-Amz-Expires=60")
     assert remote == local
-    assert any(method == "GET" for method, _ in handler.requests)
+    assert any(method == "GET" for method, _ in server.requests)
 
 
 def test_remote_size_falls_back_to_a_ranged_get_when_head_is_refused(
     talk: mediagen.TalkVideo, server
 ) -> None:
-    base, handler = server
-    handler.refuse_head = True
-    assert remote_size(f"{base}/{talk.path.name}?sig=1") == talk.path.stat().st_size
-    assert ("GET", "bytes=0-0") in handler.requests
+    server.refuse_head = True
+    assert remote_size(f"{server.url}/{talk.path.name}?sig=1") == talk.path.stat().st_size
+    assert ("GET", "bytes=0-0") in server.requests
 
 
 def test_probe_url_errors_are_named_and_hide_the_query_string(server, media_dir: Path) -> None:
-    base, _ = server
+    base = server.url
     with pytest.raises(IngestError, match="404") as err:
         probe(f"{base}/missing.mp4?X-Amz-Signature=secret")
     assert "secret" not in str(err.value)

@@ -4,14 +4,14 @@ face kept in the crop, and the odd sources (no face, tiny, portrait, no audio)."
 from __future__ import annotations
 
 import re
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
 import pytest
+from httpserve import RangeServer
 
 from reelforge.errors import IngestError, InvalidMediaError
 from reelforge.media.ffmpeg import run_ffmpeg
@@ -214,40 +214,10 @@ def test_filter_path_escapes_both_levels() -> None:
     assert filter_path("/x:y/it's,[1];z") == "/x\\\\:y/it\\\\\\'s\\,\\[1\\]\\;z"
 
 
-class _RangeHandler(SimpleHTTPRequestHandler):
-    """Static files with Range support, like S3 behind a presigned GET URL."""
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        path = Path(self.translate_path(self.path.split("?")[0]))
-        if not path.is_file():
-            self.send_error(404)
-            return
-        data = path.read_bytes()
-        m = re.match(r"bytes=(\d+)-(\d*)", self.headers.get("Range") or "")
-        start = int(m.group(1)) if m else 0
-        end = int(m.group(2)) if m and m.group(2) else len(data) - 1
-        self.send_response(206 if m else 200)
-        if m:
-            self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
-        self.send_header("Accept-Ranges", "bytes")
-        self.send_header("Content-Length", str(end - start + 1))
-        self.send_header("Content-Type", "video/mp4")
-        self.end_headers()
-        self.wfile.write(data[start : end + 1])
-
-
 @pytest.fixture
-def served(sources: dict[str, Path]):
-    root = sources["tiny"].parent
-    handler = type("Handler", (_RangeHandler,), {})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: handler(*a, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+def served(sources: dict[str, Path]) -> Iterator[str]:
+    with RangeServer(sources["tiny"].parent) as server:
+        yield server.url
 
 
 def test_renders_from_a_presigned_style_url_without_leaking_the_signature(

@@ -3,18 +3,14 @@ frames, audio and duration prove the pieces are in order, trimmed right and in s
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import re
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
 import pytest
+from httpserve import RangeServer
 
 from reelforge.errors import InvalidMediaError
 from reelforge.media.ffmpeg import run_ffmpeg
@@ -192,42 +188,10 @@ def test_bad_timelines_are_refused(src_a: Path, media: Path) -> None:
     assert not (media / "x.mp4").exists()
 
 
-class _RangeHandler(SimpleHTTPRequestHandler):
-    """Static files with Range support, like S3 behind a presigned GET URL."""
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        path = Path(self.translate_path(self.path.split("?")[0]))
-        if not path.is_file():
-            self.send_error(404)
-            return
-        data = path.read_bytes()
-        m = re.match(r"bytes=(\d+)-(\d*)", self.headers.get("Range") or "")
-        start, end = (
-            (int(m.group(1)), int(m.group(2) or len(data) - 1)) if m else (0, len(data) - 1)
-        )
-        self.send_response(206 if m else 200)
-        if m:
-            self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
-        self.send_header("Content-Length", str(end - start + 1))
-        self.send_header("Accept-Ranges", "bytes")
-        self.end_headers()
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self.wfile.write(data[start : end + 1])
-
-
 @pytest.fixture(scope="module")
 def http_root(media: Path) -> Iterator[str]:
-    server = ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_RangeHandler, directory=str(media))
-    )
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with RangeServer(media) as server:
+        yield server.url
 
 
 def test_pieces_from_presigned_style_urls(

@@ -1,7 +1,7 @@
 """The google-genai plumbing every Gemini provider shares: client, error mapping, JSON retry.
 
-Factored out of ``reelforge.ai.gemini`` (same rules, same messages) so the region-edit and
-scoring providers do not each grow their own copy:
+Used by the moment (``reelforge.ai.gemini``), region-edit and scoring providers, so none of
+them grows its own copy:
 
 - the client pins ``api_version`` v1beta (structured output is documented there) and keeps
   the SDK's own retries off, so they do not multiply with the state machine's ``Retry``;
@@ -161,14 +161,20 @@ class GenaiJsonClient:
         return text.replace(self._api_key, "[redacted]") if self._api_key else text
 
 
-def parse_json_as(adapter: TypeAdapter[T], text: str | None) -> T:
-    """Validate a JSON answer; raises ValueError with a short, model-readable reason."""
+def parse_json_as(adapter: TypeAdapter[T], text: str | None, *, unwrap: str | None = None) -> T:
+    """Validate a JSON answer; raises ValueError with a short, model-readable reason.
+
+    With ``unwrap``, an object whose ``unwrap`` key holds a list stands for that list (models
+    sometimes wrap the array they were asked for).
+    """
     if not text or not text.strip():
         raise ValueError("the answer was empty")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    if unwrap and isinstance(data, dict) and isinstance(data.get(unwrap), list):
+        data = data[unwrap]
     try:
         return adapter.validate_python(data)
     except ValidationError as exc:

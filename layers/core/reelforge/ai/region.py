@@ -26,6 +26,7 @@ instead of being returned.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import os
@@ -989,7 +990,12 @@ def _rgb(frame: av.VideoFrame) -> np.ndarray:
 
 
 class RegionEditProvider(Protocol):
-    """Turns a prompt into variants of a boxed region; ``local`` and ``gemini`` implement it."""
+    """Turns a prompt into variants of a boxed region; ``local`` and ``gemini`` implement it.
+
+    Providers differ in how they read the prompt (``interpret``); a subclass inherits
+    ``edit``, which renders that intent with the local ffmpeg renderer and tags the
+    variants with the provider's ``name``.
+    """
 
     name: str
 
@@ -1005,28 +1011,18 @@ class RegionEditProvider(Protocol):
         box: BoundingBox,
         prompt: str,
         count: int = 3,
-    ) -> list[Variant]: ...
+    ) -> list[Variant]:
+        intent = self.interpret(prompt)
+        variants = render_variants(
+            src, out_dir, start=start, end=end, box=box, intent=intent, count=count
+        )
+        return [dataclasses.replace(v, provider=self.name) for v in variants]
 
 
-class LocalRegionProvider:
+class LocalRegionProvider(RegionEditProvider):
     """Keyword intents rendered with ffmpeg; no network, no model."""
 
     name = "local"
 
     def interpret(self, prompt: str) -> RegionIntent:
         return parse_intent(prompt)
-
-    def edit(
-        self,
-        src: str | Path,
-        out_dir: str | Path,
-        *,
-        start: float,
-        end: float,
-        box: BoundingBox,
-        prompt: str,
-        count: int = 3,
-    ) -> list[Variant]:
-        return render_variants(
-            src, out_dir, start=start, end=end, box=box, intent=self.interpret(prompt), count=count
-        )

@@ -15,9 +15,6 @@ providers (``reelforge.ai.genai_client``).
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
-
 from google.genai import types
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
 
@@ -26,12 +23,10 @@ from reelforge.ai.region import (
     CAPABILITIES,
     INTENT_KINDS,
     NAMED_COLOURS,
-    BoundingBox,
     IntentKind,
+    RegionEditProvider,
     RegionIntent,
-    Variant,
     capabilities_text,
-    render_variants,
 )
 from reelforge.errors import UnsupportedPromptError
 
@@ -94,7 +89,7 @@ def parse_answer(text: str | None) -> tuple[GeminiRegionIntent, RegionIntent | N
     return answer, (answer.to_intent() if answer.supported else None)
 
 
-class GeminiRegionProvider:
+class GeminiRegionProvider(RegionEditProvider):
     """Prompt understanding by Gemini, rendering by the local ffmpeg renderer; needs a key."""
 
     name = "gemini"
@@ -142,20 +137,3 @@ class GeminiRegionProvider:
                 f"it can: {', '.join(CAPABILITIES)}"
             )
         return intent
-
-    def edit(
-        self,
-        src: str | Path,
-        out_dir: str | Path,
-        *,
-        start: float,
-        end: float,
-        box: BoundingBox,
-        prompt: str,
-        count: int = 3,
-    ) -> list[Variant]:
-        intent = self.interpret(prompt)
-        variants = render_variants(
-            src, out_dir, start=start, end=end, box=box, intent=intent, count=count
-        )
-        return [dataclasses.replace(v, provider=self.name) for v in variants]

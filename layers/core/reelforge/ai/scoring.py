@@ -15,7 +15,7 @@ box, lost detail and over-sharpening. ``compare_to="prompt"`` weighs fidelity mo
 
 ``score_gemini`` sends the sampled frames of both videos as inline JPEG parts to a Gemini
 vision model with a structured JSON response schema, validated with pydantic, one corrective
-retry, errors mapped as in ``reelforge.ai.gemini``.
+retry, errors mapped as in ``reelforge.ai.genai_client``.
 """
 
 from __future__ import annotations
@@ -114,7 +114,9 @@ def measure_variant(
     """Measure the variant against the original's [start, end] on ``samples`` frame pairs."""
     video = probe_video(original)
     pbox = box.to_pixels(video.width, video.height)
-    window, pairs = _pairs(original, variant, start, end, samples, video)
+    window, pairs = sample_pairs(
+        original, variant, start=start, end=end, samples=samples, video=video
+    )
     origs, variants = [o for _, o, _ in pairs], [v for _, _, v in pairs]
     return _metrics(origs, variants, pbox, window.duration, intent)
 
@@ -127,21 +129,12 @@ def sample_pairs(
     end: float,
     samples: int,
     video: VideoSource | None = None,
-) -> list[tuple[float, np.ndarray, np.ndarray]]:
-    """(variant time, original RGB frame, variant RGB frame) at matching instants."""
-    return _pairs(original, variant, start, end, samples, video)[1]
-
-
-def _pairs(
-    original: str | Path,
-    variant: str | Path,
-    start: float,
-    end: float,
-    samples: int,
-    video: VideoSource | None = None,
 ) -> tuple[Window, list[tuple[float, np.ndarray, np.ndarray]]]:
-    # The window snaps exactly as render_variants snapped it, so frame k of the variant
-    # is compared with the source frame it was made from.
+    """The snapped window, and (variant time, original RGB frame, variant RGB frame) pairs.
+
+    The window snaps exactly as render_variants snapped it, so frame k of the variant is
+    compared with the source frame it was made from.
+    """
     window = frame_window(original, start, end, video=video)
     times = window.sample_times(samples)
     origs = read_frames(original, [window.source_time(t) for t in times])
@@ -567,7 +560,7 @@ def score_gemini(
     caller = GenaiJsonClient(api_key, model=model, base_url=base_url, timeout_s=timeout_s)
     video = probe_video(original)
     pbox = box.to_pixels(video.width, video.height)
-    pairs = sample_pairs(original, variant, start=start, end=end, samples=frames, video=video)
+    _, pairs = sample_pairs(original, variant, start=start, end=end, samples=frames, video=video)
     contents = [types.Content(role="user", parts=build_parts(pairs, pbox, prompt, compare_to))]
     config = types.GenerateContentConfig(
         system_instruction=SYSTEM_INSTRUCTION,

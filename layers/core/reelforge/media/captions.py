@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal, TypedDict, Unpack
 
 from reelforge.models import Word
 
@@ -227,53 +228,55 @@ def _stamp(t: float, sep: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
-def build_srt(
+SidecarFormat = Literal["srt", "vtt"]
+
+
+class Grouping(TypedDict, total=False):
+    """How words group into lines (see `group_words`; defaults in `caption_lines`)."""
+
+    max_words: int
+    max_chars: int
+    max_gap: float
+
+
+def build_sidecar(
+    fmt: SidecarFormat,
     words: Iterable[Word],
     clip_start: float,
     clip_end: float,
-    *,
-    max_words: int = 4,
-    max_chars: int = 22,
-    max_gap: float = 0.6,
+    **grouping: Unpack[Grouping],
 ) -> str:
-    """SubRip sidecar with the same lines as the burned-in captions."""
-    cues = caption_lines(
-        words,
-        clip_start=clip_start,
-        clip_end=clip_end,
-        max_words=max_words,
-        max_chars=max_chars,
-        max_gap=max_gap,
-    )
+    """A SubRip (`srt`) or WebVTT (`vtt`) sidecar with the same lines as the burned-in captions.
+
+    The formats differ only in framing: SRT numbers its cues and writes `00:00:01,500`;
+    WebVTT starts with a `WEBVTT` header, writes `00:00:01.500` and escapes `&`, `<`, `>`.
+    """
+    cues = caption_lines(words, clip_start=clip_start, clip_end=clip_end, **grouping)
+    vtt = fmt == "vtt"
+    sep = "." if vtt else ","
     blocks = [
-        f"{i}\n{_stamp(c.start, ',')} --> {_stamp(c.end, ',')}\n{c.text}\n"
+        ("" if vtt else f"{i}\n")
+        + f"{_stamp(c.start, sep)} --> {_stamp(c.end, sep)}\n"
+        + (_vtt_escape(c.text) if vtt else c.text)
+        + "\n"
         for i, c in enumerate(cues, 1)
     ]
-    return "\n".join(blocks)
+    return ("WEBVTT\n\n" if vtt else "") + "\n".join(blocks)
+
+
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def build_srt(
+    words: Iterable[Word], clip_start: float, clip_end: float, **grouping: Unpack[Grouping]
+) -> str:
+    """SubRip sidecar with the same lines as the burned-in captions."""
+    return build_sidecar("srt", words, clip_start, clip_end, **grouping)
 
 
 def build_vtt(
-    words: Iterable[Word],
-    clip_start: float,
-    clip_end: float,
-    *,
-    max_words: int = 4,
-    max_chars: int = 22,
-    max_gap: float = 0.6,
+    words: Iterable[Word], clip_start: float, clip_end: float, **grouping: Unpack[Grouping]
 ) -> str:
     """WebVTT sidecar (for <track> in browsers), same lines as `build_srt`."""
-    cues = caption_lines(
-        words,
-        clip_start=clip_start,
-        clip_end=clip_end,
-        max_words=max_words,
-        max_chars=max_chars,
-        max_gap=max_gap,
-    )
-    body = [
-        f"{_stamp(c.start, '.')} --> {_stamp(c.end, '.')}\n"
-        + c.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        + "\n"
-        for c in cues
-    ]
-    return "WEBVTT\n\n" + "\n".join(body)
+    return build_sidecar("vtt", words, clip_start, clip_end, **grouping)

@@ -25,7 +25,7 @@ import av
 
 from reelforge.errors import InvalidMediaError
 from reelforge.media.frames import run_ffmpeg_on
-from reelforge.media.probe import display_name
+from reelforge.media.probe import display_name, is_url
 from reelforge.media.reframe import VideoSource, input_options, probe_video
 
 SAMPLE_RATE = 48000
@@ -116,7 +116,7 @@ def render_timeline(
         n_frames = frames[i + 1] - frames[i]
         n_samples = samples[i + 1] - samples[i]
         read = piece.duration + READ_SLACK_S
-        args += [*input_options(piece.source), "-ss", f"{piece.start:.6f}", "-t", f"{read:.6f}"]
+        args += [*_input_options(piece.source), "-ss", f"{piece.start:.6f}", "-t", f"{read:.6f}"]
         args += ["-i", str(piece.source)]
         graph.append(f"[{i}:v:0]{_video_chain(video, rate, w, h, n_frames)}[v{i}]")
         audio = f"[{i}:a:0]" if video.has_audio else f"anullsrc=r={SAMPLE_RATE}:cl=stereo,"
@@ -184,6 +184,15 @@ def _audio_chain(n_samples: int) -> str:
         "aformat=sample_fmts=fltp:channel_layouts=stereo,"
         f"apad=whole_len={n_samples},atrim=end_sample={n_samples},asetpts=N/SR/TB"
     )
+
+
+def _input_options(source: str | Path) -> list[str]:
+    """A URL input waits, connection open, until concat reaches its piece: let it reconnect."""
+    args = input_options(source)
+    if is_url(source):
+        args += ["-reconnect", "1", "-reconnect_on_network_error", "1"]
+        args += ["-reconnect_max_retries", "3", "-reconnect_delay_total_max", "10"]
+    return args
 
 
 def _checked(piece: TimelinePiece, video: VideoSource) -> tuple[TimelinePiece, VideoSource]:
