@@ -35,6 +35,7 @@ import mimetypes
 import os
 import platform
 import random
+import re
 import resource
 import shutil
 import sys
@@ -327,8 +328,26 @@ def _submit(api: httpx.Client, path: Path, options: dict[str, Any]) -> str:
     return ticket["job_id"]
 
 
+def _map_concurrency(state_machine_arn: str) -> int | str:
+    """The render Map's concurrency as deployed (the Configure state's substituted value)."""
+    from reelforge import aws
+
+    described = aws.client("stepfunctions").describe_state_machine(
+        stateMachineArn=state_machine_arn
+    )
+    states = json.loads(described["definition"])["States"]
+    value = str(states.get("Configure", {}).get("Parameters", {}).get("render_concurrency.$", ""))
+    found = re.search(r"\d+", value)
+    return int(found.group()) if found else "?"
+
+
 def run_pipeline(
-    source: Path, clips: int, whisper_model: str | None, sampler: MemorySampler, timeout_s: float
+    source: Path,
+    clips: int,
+    lengths: dict[str, float],
+    whisper_model: str | None,
+    sampler: MemorySampler,
+    timeout_s: float,
 ) -> PipelineRun:
     from reelforge import jobs
     from reelforge.cli import ensure_local_user, start_local_stack
@@ -343,10 +362,11 @@ def run_pipeline(
             "whisper_model": whisper_model or s.whisper_model, "whisper_device": s.whisper_device,
             "whisper_compute_type": s.whisper_compute_type, "whisper_beam_size": s.whisper_beam_size,
             "render_preset": s.render_preset, "render_crf": s.render_crf,
-            "render_concurrency": s.render_concurrency, "ai_provider": s.ai_provider,
+            "render_concurrency": _map_concurrency(s.process_state_machine_arn),
+            "ai_provider": s.ai_provider,
         }  # fmt: skip
         token = ensure_local_user(url)["accessToken"]
-        options: dict[str, Any] = {"clip_count": clips}
+        options: dict[str, Any] = {"clip_count": clips, **lengths}
         if whisper_model:
             options["whisper_model"] = whisper_model
         with (
@@ -581,6 +601,7 @@ def report(
         f"beam {run.settings['whisper_beam_size']}), x264 {run.settings['render_preset']} "
         f"crf {run.settings['render_crf']}, render concurrency {run.settings['render_concurrency']}, "
         f"provider {run.settings['ai_provider']}",
+        f"request           {args.clips} clips of {args.min_duration:g}-{args.max_duration:g} s",
         "",
         "pipeline (submission -> completed)",
         f"  wall            {wall:8.1f} s   target <= {wall_target:.0f} s  {_ok(wall <= wall_target)}",
@@ -729,6 +750,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=10.0, help="source length (default 10)")
     parser.add_argument("--clips", type=int, default=6, help="clips to ask for (default 6)")
     parser.add_argument(
+        "--min-duration",
+        type=float,
+        default=15.0,
+        help="clip length floor asked for (default 15 s)",
+    )
+    parser.add_argument(
+        "--max-duration",
+        type=float,
+        default=30.0,
+        help="clip length cap asked for (default 30 s: the issue's ~25 s clips; the API's own "
+        "default is 60 s)",
+    )
+    parser.add_argument(
         "--whisper-model",
         choices=["base", "tiny.en"],
         default=None,
@@ -754,7 +788,10 @@ def main(argv: list[str] | None = None) -> int:
         video, gen_s, hit = make_source(args.minutes, work / "talk.mp4")
         load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3])
         print(f"running the pipeline ({args.clips} clips) ...", flush=True)
-        run = run_pipeline(video.path, args.clips, args.whisper_model, sampler, args.timeout)
+        lengths = {"min_duration": args.min_duration, "max_duration": args.max_duration}
+        run = run_pipeline(
+            video.path, args.clips, lengths, args.whisper_model, sampler, args.timeout
+        )
         if args.keep:
             _download_clips(run.status, keep_dir)
         print("measuring the floor ...", flush=True)

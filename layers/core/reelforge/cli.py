@@ -73,7 +73,10 @@ def start_local_stack(port: int = 0) -> tuple[Any, Any, str]:
 
     from reelforge.local import EmbeddedAWS
 
-    aws = EmbeddedAWS().start()
+    # On AWS each clip renders in its own Lambda (Map concurrency 6); here they share this
+    # machine's cores, and x264 already uses them all, so more at once only costs memory.
+    renders = max(1, (os.cpu_count() or 2) // 2)
+    aws = EmbeddedAWS(parameters={"RenderConcurrency": str(renders)}).start()
     from reelforge.local.runtime import load_api_app
 
     app = load_api_app(aws.root)
