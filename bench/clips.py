@@ -180,10 +180,17 @@ def _kib(path: str, key: str) -> int:
     return 0  # the process ended between listing and reading
 
 
-def _comm(pid: int) -> str:
-    with contextlib.suppress(OSError), open(f"/proc/{pid}/comm") as fh:
-        return fh.read().strip()
-    return "?"
+def _status(pid: int) -> tuple[str, int]:
+    """(command name, RSS in bytes) from one read of /proc/<pid>/status; ("", 0) if gone."""
+    name, rss = "", 0
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("Name:"):
+                name = line.split(None, 1)[1].strip()
+            elif line.startswith("VmRSS:"):
+                rss = int(line.split()[1]) * 1024
+                break
+    return name, rss
 
 
 @dataclass
@@ -194,8 +201,8 @@ class Peak:
     samples: int = 0
     at: float = 0.0  # epoch seconds of the RSS peak
     parts: list[tuple[str, int]] = field(default_factory=list)  # (command, RSS) at the peak
-    # (epoch, tree RSS, this process's RSS) for every sample
-    timeline: list[tuple[float, int, int]] = field(default_factory=list)
+    # (epoch, tree RSS, this process's RSS, our CPU seconds so far) for every sample
+    timeline: list[tuple[float, int, int, float]] = field(default_factory=list)
 
 
 class MemorySampler(threading.Thread):
@@ -215,17 +222,24 @@ class MemorySampler(threading.Thread):
 
     def sample(self) -> None:
         me = os.getpid()
-        rss = {p: _kib(f"/proc/{p}/status", "VmRSS:") * 1024 for p in _tree(me)}
-        pss = sum(_kib(f"/proc/{p}/smaps_rollup", "Pss:") for p in rss) * 1024
+        procs = {p: _status(p) for p in _tree(me)}
+        # A child caught between fork and exec still shares all of this process's pages
+        # (its RSS repeats ours): count it once, as PSS does.
+        own_name = procs[me][0]
+        rss = {p: r for p, (name, r) in procs.items() if p == me or name != own_name}
+        pss = sum(_kib(f"/proc/{p}/smaps_rollup", "Pss:") for p in procs) * 1024
         total, now = sum(rss.values()), time.time()
+        t = os.times()  # children count once they have exited (ffmpeg runs are short)
+        cpu = t.user + t.system + t.children_user + t.children_system
         with self._lock:
             if self._phase is None:
                 return
             peak = self.peaks.setdefault(self._phase, Peak())
-            peak.timeline.append((now, total, rss.get(me, 0)))
+            peak.timeline.append((now, total, rss.get(me, 0), cpu))
             if total > peak.rss:
                 peak.rss, peak.at = total, now
-                peak.parts = sorted(((_comm(p), r) for p, r in rss.items()), key=lambda x: -x[1])
+                parts = ((procs[p][0], r) for p, r in rss.items())
+                peak.parts = sorted(parts, key=lambda x: -x[1])
             peak.pss = max(peak.pss, pss)
             peak.processes = max(peak.processes, len(rss))
             peak.samples += 1
@@ -463,13 +477,16 @@ def render_times(run: PipelineRun) -> list[float]:
     return [_epoch(e["timestamp"]) - sel_end for e in ev if e["stage"] == "render"]
 
 
-def stage_peaks(stages: list[Stage], peak: Peak) -> dict[str, tuple[int, int]]:
-    """Per stage: the largest tree RSS and this process's largest RSS sampled in it."""
+def stage_samples(stages: list[Stage], peak: Peak) -> dict[str, tuple[int, int, float]]:
+    """Per stage: the largest tree RSS and this process's largest RSS sampled in it, and the
+    CPU seconds spent in it (sampled, so short stages read 0)."""
     out = {}
     for st in stages:
-        inside = [(tree, me) for t, tree, me in peak.timeline if st.start <= t <= st.end]
+        inside = [x for x in peak.timeline if st.start <= x[0] <= st.end]
+        before = [x[3] for x in peak.timeline if x[0] < st.start]
         if inside:
-            out[st.name] = (max(x[0] for x in inside), max(x[1] for x in inside))
+            cpu = inside[-1][3] - (before[-1] if before else inside[0][3])
+            out[st.name] = (max(x[1] for x in inside), max(x[2] for x in inside), cpu)
     return out
 
 
@@ -578,7 +595,8 @@ def report(
     pipe_peak = sampler.peaks.get("pipeline", Peak())
     wall_target = TARGET_WALL_S_PER_10_MIN * args.minutes / 10
     stages = stage_breakdown(run)
-    peaks = stage_peaks(stages, pipe_peak)
+    peaks = stage_samples(stages, pipe_peak)
+    baseline = pipe_peak.timeline[0][2] if pipe_peak.timeline else 0
     peak_stage = next((st.name for st in stages if st.start <= pipe_peak.at <= st.end), "?")
     size = video.path.stat().st_size
     others = max(run.cpu["others_cores_busy"], floor["total"]["others_cores_busy"])
@@ -612,18 +630,22 @@ def report(
         f"                  {_gib(pipe_peak.pss):>10}   PSS summed (shared pages counted once)",
         f"                  at the peak ({peak_stage}): "
         + ", ".join(f"{name} {_mib(r)}" for name, r in pipe_peak.parts[:6]),
+        f"                  {_gib(baseline):>10}   this process at submission (embedded AWS, API, "
+        "imports)",
         f"  getrusage max   {_gib(run.rusage['self']):>10}   this process (high-water mark since "
         "it started)",
         f"                  {_gib(run.rusage['largest_child']):>10}   largest single child"
         + (" (includes the source generation)" if not gen["cache_hit"] else ""),
         "",
-        "  stage breakdown (from the job's progress events)     peak RSS: tree / this process",
+        "  stage breakdown (job progress events)   cpu s (cores)   peak RSS: tree / this process",
     ]
     for st in stages:
-        tree, me = peaks.get(st.name, (0, 0))
+        tree, me, cpu = peaks.get(st.name, (0, 0, 0.0))
         mem = f"{_mib(tree):>9} / {_mib(me):>8}" if tree else f"{'-':>9} / {'-':>8}"
+        cores = f"{cpu:6.1f} ({cpu / st.seconds:4.2f})" if tree and st.seconds > 1 else " " * 13
         lines.append(
-            f"    {st.name:<13}{st.seconds:8.1f} s {100 * st.seconds / wall:5.1f}%  {mem}   {st.note}"
+            f"    {st.name:<13}{st.seconds:8.1f} s {100 * st.seconds / wall:5.1f}%  {cores} "
+            f"{mem}   {st.note}"
         )
     lines.append(f"    {'sum':<13}{sum(st.seconds for st in stages):8.1f} s")
     rt = render_times(run)
@@ -701,6 +723,7 @@ def report(
             "peak_stage": peak_stage,
             "peak_parts": pipe_peak.parts,
             "peak_processes": pipe_peak.processes,
+            "self_rss_at_submission_bytes": baseline,
             "memory_samples": pipe_peak.samples,
             "rusage_maxrss_bytes": run.rusage,
             "stages": [
@@ -708,14 +731,16 @@ def report(
                     "name": st.name,
                     "seconds": st.seconds,
                     "note": st.note,
-                    "peak_rss_bytes": peaks.get(st.name, (0, 0))[0],
-                    "peak_self_rss_bytes": peaks.get(st.name, (0, 0))[1],
+                    "peak_rss_bytes": peaks.get(st.name, (0, 0, 0.0))[0],
+                    "peak_self_rss_bytes": peaks.get(st.name, (0, 0, 0.0))[1],
+                    "cpu_s": peaks.get(st.name, (0, 0, 0.0))[2],
                 }
                 for st in stages
             ],
             "render_clip_done_s": rt,
             "memory_timeline": [
-                (round(t - run.submitted_at, 2), tree, me) for t, tree, me in pipe_peak.timeline
+                (round(t - run.submitted_at, 2), tree, me, round(cpu, 2))
+                for t, tree, me, cpu in pipe_peak.timeline
             ],
         },
         "floor": floor,

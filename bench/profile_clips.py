@@ -59,7 +59,7 @@ class Profiler:
                "self_rss_after": _self_rss(),
                "peak_parts": peak.parts[:4]}  # fmt: skip
         self.rows.append(row)
-        print(f"{name:<22} wall {m['wall_s']:7.2f} s  cpu {m['cpu_s']:7.2f} s  "
+        print(f"{name:<30} wall {m['wall_s']:7.2f} s  cpu {m['cpu_s']:7.2f} s  "
               f"peak tree {peak.rss / 2**20:6.0f} MiB  self after {row['self_rss_after'] / 2**20:6.0f} MiB"
               f"  others {m['others_cores_busy']:.2f} cores  "
               + ", ".join(f"{c} {r / 2**20:.0f}" for c, r in peak.parts[:3]), flush=True)  # fmt: skip
@@ -144,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             store = Blobs()
             prof.step("s3 put source",
                       lambda: store.put_file("bench/source.mp4", args.source, "video/mp4"))  # fmt: skip
+            prof.step("s3 download source (boto3 download_file)",
+                      lambda: store.download("bench/source.mp4", tmp / "downloaded.mp4"))  # fmt: skip
             for i, (a, b) in enumerate(windows):
 
                 def render_s3(a: float = a, b: float = b, i: int = i) -> Any:
@@ -158,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             aws.stop()
 
     total = {k: sum(r[k] for r in prof.rows) for k in ("wall_s", "cpu_s")}
-    print(f"{'total':<22} wall {total['wall_s']:7.2f} s  cpu {total['cpu_s']:7.2f} s")
+    print(f"{'total':<30} wall {total['wall_s']:7.2f} s  cpu {total['cpu_s']:7.2f} s")
     out = Path(__file__).resolve().parent / "out" / f"profile-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
