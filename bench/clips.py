@@ -9,19 +9,24 @@ What runs, all in this one process (plus its ffmpeg children), measured in the s
    cut every ~12 s) from tests/mediagen.py, cached by content hash, so only the first run
    pays for generating it;
 2. the pipeline: the embedded AWS and the API (`start_local_stack`, timed on its own), then
-   the job exactly as a client submits it (`POST /api/process/upload-url`, presigned PUT,
-   S3 trigger, the `process` state machine), polled until it completes. Pipeline wall time
-   runs from the submission to the job's `completed` event; the stage breakdown comes from
-   the job's progress events;
+   the job exactly as a client submits it (`POST /api/process/upload-url` asking for
+   `--clips` clips of `--min-duration`..`--max-duration` s, presigned PUT, S3 trigger, the
+   `process` state machine), polled until it completes. Pipeline wall time runs from the
+   submission to the job's `completed` event; the stage breakdown is cut at the job's
+   progress events (scene detection runs beside transcription and reports nothing);
 3. the floor, the work no implementation can skip, each alone on the same file: (a) one
    ffmpeg decode pass of the source (video + audio), (b) transcription with the model and
    settings the pipeline used (model load included, as in the pipeline), (c) encoding the
    same clip windows once with the render settings (centre crop to 1080x1920, libx264 with
    RENDER_PRESET/RENDER_CRF, AAC). Floor = a + b + c. Scene detection alone is timed too,
-   for reference: the pipeline runs it beside transcription, and it is not in the floor.
+   for reference; it is not in the floor.
 
 Memory: the RSS of this process and all its descendants, summed and sampled every 0.2 s
-from /proc (the peak of the pipeline phase is the headline number), plus getrusage maxima.
+from /proc (a child caught between fork and exec is counted once), its PSS sum, what the
+largest processes held at the peak, per-stage peaks, and getrusage maxima. CPU: our CPU
+seconds (this process and its waited-for children) per run and per stage, and what other
+processes on the machine used meanwhile (from /proc/stat): on a shared machine the wall
+times inflate, and the CPU-seconds ratio is the steadier number.
 
 The table is printed and written as JSON to bench/out/clips-<timestamp>.json.
 """
@@ -201,6 +206,7 @@ class Peak:
     samples: int = 0
     at: float = 0.0  # epoch seconds of the RSS peak
     parts: list[tuple[str, int]] = field(default_factory=list)  # (command, RSS) at the peak
+    encoders: set[int] = field(default_factory=set)  # pids of the libx264 ffmpeg runs seen
     # (epoch, tree RSS, this process's RSS, our CPU seconds so far) for every sample
     timeline: list[tuple[float, int, int, float]] = field(default_factory=list)
 
@@ -215,6 +221,7 @@ class MemorySampler(threading.Thread):
         self._phase: str | None = None
         self._lock = threading.Lock()
         self._stop_event = threading.Event()
+        self._cmdlines: dict[int, bytes] = {}
 
     def run(self) -> None:
         while not self._stop_event.wait(self.interval):
@@ -241,8 +248,15 @@ class MemorySampler(threading.Thread):
                 parts = ((procs[p][0], r) for p, r in rss.items())
                 peak.parts = sorted(parts, key=lambda x: -x[1])
             peak.pss = max(peak.pss, pss)
+            peak.encoders |= {p for p in rss if p != me and b"libx264" in self._cmdline(p)}
             peak.processes = max(peak.processes, len(rss))
             peak.samples += 1
+
+    def _cmdline(self, pid: int) -> bytes:
+        if pid not in self._cmdlines:
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as fh:
+                self._cmdlines[pid] = fh.read()
+        return self._cmdlines.get(pid, b"")
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[Peak]:
@@ -679,6 +693,8 @@ def report(
         )
     lines += [
         "",
+        f"x264 encodes      {len(pipe_peak.encoders)} seen in the pipeline for {len(clips)} clips "
+        "(each clip should be encoded once)",
         f"clips             {len(clips)} (asked for {args.clips}), "
         f"durations {', '.join(f'{d:.1f}' for d in durations)} s, "
         f"mean {sum(durations) / max(1, len(durations)):.1f} s",
@@ -724,6 +740,7 @@ def report(
             "peak_parts": pipe_peak.parts,
             "peak_processes": pipe_peak.processes,
             "self_rss_at_submission_bytes": baseline,
+            "x264_encodes_seen": len(pipe_peak.encoders),
             "memory_samples": pipe_peak.samples,
             "rusage_maxrss_bytes": run.rusage,
             "stages": [
