@@ -58,7 +58,6 @@ class Settings(BaseSettings):
     whisper_beam_size: int = Field(default=1, ge=1, le=10)
     render_preset: str = "veryfast"
     render_crf: int = Field(default=23, ge=0, le=51)
-    render_concurrency: int = Field(default=2, ge=1, le=40)
     fonts_dir: str = "/usr/share/fonts/truetype/dejavu"
 
     @field_validator("render_preset")
