@@ -94,3 +94,37 @@ def test_docs_and_cors(stack) -> None:
     assert client.options("/api/project", headers={"Origin": "http://evil.example",
                                                    "Access-Control-Request-Method": "POST"}
                           ).headers.get("access-control-allow-origin") is None
+
+
+def test_embedded_s3_streams_objects_and_ranges(stack) -> None:
+    """GETs are served from moto's spooled file in chunks: a range costs its own size in
+    memory, not a copy of the whole object (ffmpeg seeks a presigned source with ranges)."""
+    import os
+    import tracemalloc
+
+    data = os.urandom(24 << 20)  # above moto's 16 MB in-memory spool: lives in a temp file
+    key = "artifacts/test/streaming.bin"
+    blobs = Blobs()
+    blobs.put_bytes(key, data)
+    url = blobs.presign_get(key)
+    with httpx.Client(timeout=60) as http:
+        tracemalloc.start()
+        try:
+            part = http.get(url, headers={"Range": "bytes=1000000-1999999"})
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert part.status_code == 206
+        assert part.content == data[1000000:2000000]
+        assert part.headers["content-range"] == f"bytes 1000000-1999999/{len(data)}"
+        assert peak < 8 << 20, f"a 1 MB range allocated {peak / 2**20:.1f} MiB"
+
+        tail = http.get(url, headers={"Range": f"bytes={len(data) - 5}-"})
+        assert (tail.status_code, tail.content) == (206, data[-5:])
+        suffix = http.get(url, headers={"Range": "bytes=-3"})
+        assert (suffix.status_code, suffix.content) == (206, data[-3:])
+        whole = http.get(url)
+        assert whole.status_code == 200 and whole.content == data
+        assert http.get(url, headers={"Range": f"bytes={len(data)}-"}).status_code == 416
+    # boto3 (download_file, get_object) reads the same streamed bodies
+    assert blobs.get_bytes(key) == data

@@ -189,7 +189,7 @@ def probe_step(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def transcribe_step(event: dict[str, Any]) -> dict[str, Any]:
-    from reelforge.media.transcribe import transcribe
+    from reelforge.media.transcribe import release_models, transcribe
 
     job_id = event["job_id"]
     options = ProcessOptions(**event.get("options") or {})
@@ -203,6 +203,8 @@ def transcribe_step(event: dict[str, Any]) -> dict[str, Any]:
             language=options.language,
             on_progress=lambda f: _report(job_id, "transcribe", f, f"Transcribing speech ({100 * f:.0f}%)"),
         )
+    if not s.whisper_keep_loaded:
+        release_models()
     key = _artifact(job_id, "transcript.json")
     Blobs().put_bytes(key, transcript.model_dump_json().encode(), "application/json")
     return {"transcript_key": key, "language": transcript.language}

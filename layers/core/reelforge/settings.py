@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     whisper_device: str = "auto"
     whisper_compute_type: str = "auto"
     whisper_beam_size: int = Field(default=1, ge=1, le=10)
+    # A warm Lambda reuses the loaded model for the next job. The embedded runtime turns
+    # this off: every function shares its one process, and the clips render after it.
+    whisper_keep_loaded: bool = True
     render_preset: str = "veryfast"
     render_crf: int = Field(default=23, ge=0, le=51)
     fonts_dir: str = "/usr/share/fonts/truetype/dejavu"

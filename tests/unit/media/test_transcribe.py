@@ -5,12 +5,17 @@ import re
 import tempfile
 import threading
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import av.error
 import mediagen
+import numpy as np
 import pytest
 
-from reelforge.errors import InvalidMediaError
+from reelforge.errors import InvalidMediaError, MediaProcessingError
 from reelforge.media import transcribe as tr
 from reelforge.media.transcribe import (
     WhisperModelError,
@@ -27,6 +32,16 @@ SENTENCES = [
     "Every great video starts with a single question.",
     "The answer is surprisingly simple.",
 ]
+# About 21 s of speech: three windows of at most WINDOW_S.
+LONG_SENTENCES = [
+    *SENTENCES,
+    "Short clips keep people watching until the end.",
+    "Bright colors help the first frame stand out.",
+    "Music sets the mood before anyone speaks.",
+    "Good captions make silent viewing possible.",
+]
+WINDOW_S = 8.0
+SR = tr.SAMPLE_RATE
 
 
 def _words(text: str) -> list[str]:
@@ -229,3 +244,248 @@ def test_load_model_is_cached_and_picks_cpu_int8_without_a_gpu() -> None:
     assert tr.resolve_compute_type("auto", "cpu") == "int8"
     assert tr.resolve_compute_type("auto", "cuda") == "float16"
     assert load_model("tiny.en") is load_model("tiny.en", "cpu", "int8")
+
+
+def test_release_models_drops_the_cached_models() -> None:
+    """The embedded runtime releases whisper after transcription (WHISPER_KEEP_LOADED=false)."""
+    kept = load_model("tiny.en")
+    tr.get_vad_model()
+    tr.release_models()
+    assert tr._load.cache_info().currsize == 0
+    assert tr.get_vad_model.cache_info().currsize == 0
+    assert load_model("tiny.en") is not kept  # loaded afresh
+
+
+# Windowed transcription: long audio goes to whisper in windows cut at the quietest moment.
+
+
+@pytest.fixture(scope="module")
+def long_talk(media_dir: Path) -> mediagen.TalkVideo:
+    return mediagen.talk_video(
+        media_dir / "long.mp4",
+        sentences=LONG_SENTENCES,
+        size=(320, 180),
+        scene_cut_every_s=None,
+        face=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def long_audio(long_talk: mediagen.TalkVideo) -> np.ndarray:
+    return np.concatenate(list(tr._decode_audio(long_talk.path)))
+
+
+def _cut_times(audio: np.ndarray, window_s: float) -> list[float]:
+    windows = tr.split_windows([audio], round(window_s * SR))
+    return [start / SR for start, _ in windows][1:]
+
+
+def test_audio_streams_as_faster_whisper_decodes_it(
+    long_talk: mediagen.TalkVideo, long_audio: np.ndarray
+) -> None:
+    from faster_whisper import decode_audio
+
+    chunks = list(tr._decode_audio(long_talk.path))
+    assert len(chunks) > 1  # a stream of chunks, not the whole file at once
+    assert all(c.dtype == np.float32 and c.ndim == 1 for c in chunks)
+    np.testing.assert_array_equal(long_audio, decode_audio(str(long_talk.path)))
+
+
+def test_windows_hold_every_sample_once_and_are_cut_in_pauses(
+    long_talk: mediagen.TalkVideo, long_audio: np.ndarray
+) -> None:
+    window = round(WINDOW_S * SR)
+    windows = list(tr.split_windows([long_audio], window))
+    assert len(windows) == 3
+    starts = [start for start, _ in windows]
+    assert starts == [0, *np.cumsum([len(w) for _, w in windows])[:-1]]
+    np.testing.assert_array_equal(np.concatenate([w for _, w in windows]), long_audio)
+    assert all(window // 2 <= len(w) <= window for _, w in windows[:-1])
+    # However the stream is chunked, the windows are the same.
+    chunked = tr.split_windows(iter(np.array_split(long_audio, 57)), window)
+    assert [(s, len(w)) for s, w in chunked] == [(s, len(w)) for s, w in windows]
+
+    sentences = long_talk.sentences
+    for cut in starts[1:]:
+        t = cut / SR
+        assert any(a.end <= t <= b.start for a, b in pairwise(sentences)), t
+        rms = float(np.sqrt(np.mean(long_audio[cut - 800 : cut + 800] ** 2)))
+        assert rms < 1e-3, (t, rms)  # the 100 ms around the cut are silent
+
+
+def test_split_windows_edges() -> None:
+    audio = np.ones(1000, np.float32)
+    assert [(s, len(w)) for s, w in tr.split_windows([audio], 1000)] == [(0, 1000)]
+    assert [(s, len(w)) for s, w in tr.split_windows([audio[:10], audio[:0]], 1000)] == [(0, 10)]
+    empty = list(tr.split_windows([], 1000))  # no audio: one empty window, as whisper had
+    assert [(s, len(w)) for s, w in empty] == [(0, 0)]
+    # Too short to search for a pause: hard cuts at the window length.
+    assert [(s, len(w)) for s, w in tr.split_windows([audio], 300)] == [
+        (0, 300),
+        (300, 300),
+        (600, 300),
+        (900, 100),
+    ]
+
+
+def test_quietest_cut_finds_the_pause_near_the_end() -> None:
+    rng = np.random.default_rng(0)
+    audio = (0.3 * rng.standard_normal(60 * SR)).astype(np.float32)
+    audio[10 * SR : 12 * SR] = 0.0  # long, but before the last CUT_SEARCH_S seconds
+    audio[int(50.2 * SR) : int(50.6 * SR)] *= 0.01  # quiet, not silent
+    cut = tr.quietest_cut(audio)
+    assert abs(cut - 50.4 * SR) <= 0.05 * SR, cut / SR
+
+    audio[int(45.0 * SR) : int(45.3 * SR)] = 0.0
+    audio[int(55.0 * SR) : int(55.8 * SR)] = 0.0  # the longest silence wins
+    assert abs(tr.quietest_cut(audio) - 55.4 * SR) <= 0.05 * SR
+
+    short = audio[: 4 * SR].copy()
+    short[int(0.5 * SR) : int(1.5 * SR)] = 0.0  # a window searches its second half at most
+    assert 2 * SR <= tr.quietest_cut(short) <= 4 * SR
+    assert tr.quietest_cut(audio[:3000]) == 3000  # no room to search: no cut inside
+    assert 0 < tr.quietest_cut(np.zeros(30 * SR, np.float32)) < 30 * SR
+
+
+def _word(word: str, start: float, end: float) -> SimpleNamespace:
+    return SimpleNamespace(word=word, start=start, end=end, probability=0.9)
+
+
+def _piece(
+    text: str, start: float, end: float, words: list[SimpleNamespace], **kw: Any
+) -> SimpleNamespace:
+    return SimpleNamespace(text=text, start=start, end=end, words=words, **kw)
+
+
+def test_place_keeps_times_monotonic_and_inside_the_window() -> None:
+    # A window from 10 s to 18 s; what was kept before ended at 10.3 s.
+    piece = _piece(
+        " One two three four.",
+        0.1,
+        8.4,
+        [
+            _word(" One", 0.1, 0.5),  # starts before the previous segment's end
+            _word(" two", 0.4, 0.9),  # starts before the previous word's end
+            _word(" three", 7.6, 8.3),  # ends after the window
+            _word(" four.", 8.0, 8.4),  # starts at the window's end: no audio for it
+        ],
+    )
+    seg = tr._place(piece, 10.0, 18.0, 10.3)
+    assert seg is not None
+    assert [(w.word, w.start, w.end) for w in seg.words] == [
+        ("One", 10.3, 10.5),
+        ("two", 10.5, 10.9),
+        ("three", 17.6, 18.0),
+    ]
+    assert (seg.start, seg.end, seg.text) == (10.3, 18.0, "One two three")
+
+    beyond = _piece(" Gone.", 8.1, 8.5, [_word(" Gone.", 8.1, 8.5)])
+    assert tr._place(beyond, 10.0, 18.0, 10.0) is None
+    wordless = tr._place(_piece(" Hm.", 0.0, 9.0, []), 10.0, 18.0, 10.2)
+    assert wordless is not None and (wordless.start, wordless.end) == (10.2, 18.0)
+
+
+class _FakeWhisper:
+    """Answers each window with `replies[i]`: (language, probability, pieces)."""
+
+    def __init__(self, replies: list[tuple[str, float, list[SimpleNamespace]]]) -> None:
+        self.replies = replies
+        self.calls: list[tuple[int, dict[str, Any]]] = []
+
+    def transcribe(self, audio: np.ndarray, **kw: Any) -> tuple[Any, Any]:
+        self.calls.append((len(audio), kw))
+        language, probability, pieces = self.replies[len(self.calls) - 1]
+        meta = SimpleNamespace(
+            language=kw["language"] or language, language_probability=probability
+        )
+        return iter(pieces), meta
+
+
+def test_windows_chain_language_prompt_offsets_and_progress(
+    long_talk: mediagen.TalkVideo, long_audio: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tokens = list(range(1000, 1100))
+    fake = _FakeWhisper(
+        [
+            ("cy", 0.3, []),  # no speech: neither language nor prompt is settled
+            ("en", 0.9, [_piece(" Hello.", 1.0, 2.0, [_word(" Hello.", 1.0, 2.0)],
+                                tokens=tokens, temperature=0.0)]),
+            ("fr", 0.8, [_piece(" Bye.", 0.5, 1.0, [_word(" Bye.", 0.5, 1.0)],
+                                tokens=[7], temperature=0.0)]),
+        ]
+    )  # fmt: skip
+    monkeypatch.setattr(tr, "load_model", lambda *a, **kw: fake)
+    progress: list[float] = []
+    result = transcribe(long_talk.path, window_s=WINDOW_S, on_progress=progress.append)
+
+    cuts = _cut_times(long_audio, WINDOW_S)
+    assert [n for n, _ in fake.calls] == [
+        round(b * SR) - round(a * SR)
+        for a, b in zip([0.0, *cuts], [*cuts, len(long_audio) / SR], strict=True)
+    ]
+    kws = [kw for _, kw in fake.calls]
+    assert [kw["language"] for kw in kws] == [None, None, "en"]
+    assert [kw["initial_prompt"] for kw in kws] == [None, None, tokens[-tr.PROMPT_TOKENS :]]
+    assert all(kw["word_timestamps"] and kw["vad_filter"] and kw["beam_size"] == 1 for kw in kws)
+    assert (result.language, result.language_probability) == ("en", 0.9)
+    assert [(s.start, s.end, s.text) for s in result.segments] == [
+        (round(cuts[0] + 1.0, 3), round(cuts[0] + 2.0, 3), "Hello."),
+        (round(cuts[1] + 0.5, 3), round(cuts[1] + 1.0, 3), "Bye."),
+    ]
+    assert result.duration == round(len(long_audio) / SR, 3)
+    assert progress == sorted(progress) and progress[-1] == 1.0
+    assert 0.0 < progress[0] < 0.5
+
+    fake = _FakeWhisper([("de", 1.0, [])] * 3)
+    monkeypatch.setattr(tr, "load_model", lambda *a, **kw: fake)
+    result = transcribe(long_talk.path, language="de", window_s=WINDOW_S)
+    assert [kw["language"] for _, kw in fake.calls] == ["de"] * 3
+    assert result.language == "de" and result.segments == []
+
+
+def test_decode_errors_are_media_processing_errors(
+    long_talk: mediagen.TalkVideo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(path: Any) -> Iterator[np.ndarray]:
+        yield np.zeros(SR, np.float32)
+        raise av.error.InvalidDataError(1094995529, "Invalid data found when processing input")
+
+    monkeypatch.setattr(tr, "_decode_audio", broken)
+    monkeypatch.setattr(tr, "load_model", lambda *a, **kw: _FakeWhisper([("en", 1.0, [])] * 2))
+    with pytest.raises(MediaProcessingError, match="cannot decode the audio of long.mp4"):
+        transcribe(long_talk.path, window_s=0.5)
+    with pytest.raises(ValueError, match="window_s"):
+        transcribe(long_talk.path, window_s=0)
+
+
+@pytest.mark.slow
+def test_short_windows_keep_every_word_once_in_order(
+    long_talk: mediagen.TalkVideo, long_audio: np.ndarray
+) -> None:
+    progress: list[float] = []
+    result = transcribe(
+        long_talk.path, model="tiny.en", window_s=WINDOW_S, on_progress=progress.append
+    )
+    assert result.duration == pytest.approx(long_talk.duration, abs=0.1)
+    _assert_words_are_sane(result, long_talk.duration)
+    words = result.words()
+    for w1, w2 in pairwise(words):
+        assert w1.end <= w2.start, (w1, w2)
+    for s1, s2 in pairwise(result.segments):
+        assert s1.end <= s2.start, (s1, s2)
+
+    expected = _words(long_talk.text)
+    heard = _words(" ".join(w.word for w in words))
+    # Nothing doubled or lost: word for word the script, but for a few misheard words.
+    assert len(heard) == len(expected), heard
+    assert sum(a != b for a, b in zip(heard, expected, strict=True)) <= 3, heard
+
+    cuts = _cut_times(long_audio, WINDOW_S)
+    assert len(cuts) == 2
+    for t in cuts:
+        assert not [w for w in words if w.start < t < w.end], t  # no word spans a cut
+        said = sum(len(_words(s.text)) for s in long_talk.sentences if s.end <= t)
+        assert len(_words(" ".join(w.word for w in words if w.end <= t))) == said, t
+
+    assert progress == sorted(progress) and progress[-1] == 1.0
+    assert len(progress) > 3 and all(0.0 < p <= 1.0 for p in progress)
