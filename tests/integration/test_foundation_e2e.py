@@ -102,29 +102,36 @@ def test_embedded_s3_streams_objects_and_ranges(stack) -> None:
     import os
     import tracemalloc
 
-    data = os.urandom(24 << 20)  # above moto's 16 MB in-memory spool: lives in a temp file
+    # tracemalloc counts every thread of this process (the API server, moto, background
+    # invocations left by earlier tests), so the object is large enough that a copy of it
+    # (the unpatched behaviour: ~1.1x the object) stands far above that noise.
+    size = 96 << 20  # above moto's 16 MB in-memory spool: lives in a temp file
+    data = os.urandom(size)
     key = "artifacts/test/streaming.bin"
     blobs = Blobs()
     blobs.put_bytes(key, data)
     url = blobs.presign_get(key)
+    window = {"Range": "bytes=1000000-1999999"}
     with httpx.Client(timeout=60) as http:
+        http.get(url, headers=window)  # first request: lazy imports and caches, not measured
         tracemalloc.start()
         try:
-            part = http.get(url, headers={"Range": "bytes=1000000-1999999"})
+            part = http.get(url, headers=window)
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
         assert part.status_code == 206
         assert part.content == data[1000000:2000000]
-        assert part.headers["content-range"] == f"bytes 1000000-1999999/{len(data)}"
-        assert peak < 8 << 20, f"a 1 MB range allocated {peak / 2**20:.1f} MiB"
+        assert part.headers["content-range"] == f"bytes 1000000-1999999/{size}"
+        assert peak < size // 3, f"a 1 MB range allocated {peak / 2**20:.1f} MiB"
 
-        tail = http.get(url, headers={"Range": f"bytes={len(data) - 5}-"})
+        tail = http.get(url, headers={"Range": f"bytes={size - 5}-"})
         assert (tail.status_code, tail.content) == (206, data[-5:])
         suffix = http.get(url, headers={"Range": "bytes=-3"})
         assert (suffix.status_code, suffix.content) == (206, data[-3:])
         whole = http.get(url)
         assert whole.status_code == 200 and whole.content == data
-        assert http.get(url, headers={"Range": f"bytes={len(data)}-"}).status_code == 416
+        assert http.get(url, headers={"Range": f"bytes={size}-"}).status_code == 416
     # boto3 (download_file, get_object) reads the same streamed bodies
     assert blobs.get_bytes(key) == data
+    blobs.delete(key)
