@@ -6,6 +6,8 @@ mapping. It speaks the Gemini Developer API shape:
 
     POST /{version}/models/{model}:generateContent        -> GenerateContentResponse JSON
     POST /{version}/models/{model}:streamGenerateContent   -> the same, as one SSE event
+    GET  /{version}/models/{model}                         -> the Model resource (404 if
+                                                              ``models`` is set and lacks it)
 
 Responses come from a FIFO queue (``reply_text``, ``reply_json``, ``reply_error``...) and,
 when it is empty, from ``handler`` (a callback taking the ``RecordedRequest``), so the
@@ -26,7 +28,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-_PATH = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):(?P<action>[A-Za-z]+)$")
+_PATH = re.compile(
+    r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+)(?::(?P<action>[A-Za-z]+))?$"
+)
 
 # Status names and messages as the real API words them (google.rpc.Code).
 _STATUS = {
@@ -137,9 +141,16 @@ def error_body(
 class FakeGemini:
     """Threaded loopback server; use as a context manager (``with FakeGemini() as fake``)."""
 
-    def __init__(self, api_key: str = "fake-gemini-key", *, handler: Handler | None = None) -> None:
+    def __init__(
+        self,
+        api_key: str = "fake-gemini-key",
+        *,
+        handler: Handler | None = None,
+        models: set[str] | None = None,
+    ) -> None:
         self.api_key = api_key
         self.handler = handler
+        self.models = models  # the models GET models/{model} knows; None: any
         self.requests: list[RecordedRequest] = []
         self._queue: deque[FakeResponse | Handler] = deque()
         self._lock = threading.Lock()
@@ -279,6 +290,8 @@ class FakeGemini:
             )
         if request.model is None:
             return FakeResponse(404, error_body(404, f"no route for {request.path} in FakeGemini"))
+        if request.method == "GET" and request.action is None:
+            return self._model_resource(request)
         with self._lock:
             queued = self._queue.popleft() if self._queue else None
         if queued is None and self.handler is not None:
@@ -290,6 +303,17 @@ class FakeGemini:
                 500, error_body(500, f"FakeGemini: no response configured for {request.path}")
             )
         return queued
+
+    def _model_resource(self, request: RecordedRequest) -> FakeResponse:
+        model = request.model or ""
+        if self.models is not None and model not in self.models:
+            message = f"models/{model} is not found for API version {request.version}"
+            return FakeResponse(404, error_body(404, message))
+        return FakeResponse(body={
+            "name": f"models/{model}", "displayName": model, "version": "001",
+            "inputTokenLimit": 1048576, "outputTokenLimit": 65536,
+            "supportedGenerationMethods": ["generateContent", "countTokens"],
+        })
 
     def _serve(self, http: BaseHTTPRequestHandler) -> None:
         request = self._record(http)

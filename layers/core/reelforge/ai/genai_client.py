@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib import import_module
 from types import ModuleType
 from typing import TypeVar
@@ -118,18 +118,10 @@ class GenaiJsonClient:
         self, contents: list[types.Content], config: types.GenerateContentConfig
     ) -> tuple[str | None, str | None]:
         """The model's text, or None and why there is none (blocked, no candidates)."""
-        try:
+        with self._named_errors():
             response = self.client.models.generate_content(
                 model=self.model, contents=contents, config=config
             )
-        except genai_errors.APIError as exc:
-            raise self.mapped(exc) from None
-        except TIMEOUTS:
-            raise TransientError(f"Gemini did not answer within {self.timeout_s:g} s") from None
-        except TRANSPORT_ERRORS as exc:
-            raise TransientError(
-                f"could not reach Gemini: {self.scrub(type(exc).__name__ + ': ' + str(exc))}"
-            ) from None
         text = response.text
         if text and text.strip():
             return text, None
@@ -139,6 +131,25 @@ class GenaiJsonClient:
         if response.candidates and response.candidates[0].finish_reason:
             return None, f"finish reason {wire_name(response.candidates[0].finish_reason)}"
         return None, "no candidates"
+
+    def check_model(self) -> None:
+        """One cheap call (GET models/{model}) that fails as ``generate`` would for a rejected
+        key, an unknown model or an unreachable API; no tokens are spent."""
+        with self._named_errors():
+            self.client.models.get(model=self.model)
+
+    @contextlib.contextmanager
+    def _named_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except genai_errors.APIError as exc:
+            raise self.mapped(exc) from None
+        except TIMEOUTS:
+            raise TransientError(f"Gemini did not answer within {self.timeout_s:g} s") from None
+        except TRANSPORT_ERRORS as exc:
+            raise TransientError(
+                f"could not reach Gemini: {self.scrub(type(exc).__name__ + ': ' + str(exc))}"
+            ) from None
 
     def mapped(self, exc: genai_errors.APIError) -> Exception:
         """The named error the state machine matches, with the key scrubbed out."""

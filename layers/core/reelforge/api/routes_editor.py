@@ -155,15 +155,28 @@ def score_variant(
 
 
 @router.get("/ai/health")
-def ai_health(p: Principal = Depends(require("jobs:read"))) -> dict[str, Any]:
+def ai_health(
+    p: Principal = Depends(require("jobs:read")),
+    x_api_key: str | None = Header(default=None),
+    x_gemini_key: str | None = Header(default=None),
+) -> dict[str, Any]:
+    """Which providers are configured, and whether Gemini answers with the key this request
+    carries (x-api-key or X-Gemini-Key) or, without one, the server's GEMINI_API_KEY."""
+    from reelforge.ai.health import gemini_reachability
+
     s = get_settings()
+    server_key = s.gemini_api_key.get_secret_value() if s.gemini_api_key else None
+    key = (x_api_key or "").strip() or (x_gemini_key or "").strip() or server_key
+    gemini = gemini_reachability(key, model=s.gemini_model, base_url=s.gemini_base_url)
     return {
         "default_provider": s.ai_provider,
         "providers": {
             "local": {"configured": True, "reachable": True,
                       "capabilities": ["moment selection", "region edits", "variant scoring"]},
-            "gemini": {"configured": bool(s.gemini_api_key), "per_request_key": True,
-                       "reachable": None, "note": "send x-api-key (or X-Gemini-Key for clips) per request"},
+            "gemini": {"configured": bool(server_key), "per_request_key": True,
+                       "model": s.gemini_model,
+                       "capabilities": ["moment selection", "region edits", "variant scoring"],
+                       **gemini},
         },
     }
 
