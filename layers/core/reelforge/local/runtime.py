@@ -3,7 +3,8 @@
 - S3, DynamoDB, Step Functions, Lambda run in moto's `ThreadedMotoServer`, with its
   state-machine interpreter switched on.
 - moto would run Lambda code in Docker; we route each invocation to the real handler
-  named by the function's CodeUri + Handler, in this process.
+  named by the function's CodeUri + Handler (zip) or ImageConfig.Command (image), in this
+  process.
 - S3 -> Lambda notifications run on a worker thread, asynchronous as on AWS.
 - Schedules (EventBridge `rate(...)`) fire from a timer thread.
 - S3 GETs stream the object instead of copying it whole for every range (s3_streaming).
@@ -43,6 +44,7 @@ from reelforge.local.template import (
     ACCOUNT_ID,
     REGION,
     Resolver,
+    function_handler,
     load_template,
     substitute_definition,
 )
@@ -81,10 +83,15 @@ class LocalFunction:
     timeout: int
     _module: ModuleType | None = None
 
+    @property
+    def handler_path(self) -> Path:
+        module_name = self.handler.rsplit(".", 1)[0]
+        return self.code_dir / f"{module_name.replace('.', '/')}.py"
+
     def load(self) -> Callable[[dict[str, Any], Any], Any]:
-        module_name, func_name = self.handler.rsplit(".", 1)
+        func_name = self.handler.rsplit(".", 1)[1]
         if self._module is None:
-            path = self.code_dir / f"{module_name.replace('.', '/')}.py"
+            path = self.handler_path
             spec = importlib.util.spec_from_file_location(f"reelforge_fn_{self.logical_id}", path)
             if spec is None or spec.loader is None:
                 raise ImportError(f"cannot load {path}")
@@ -343,22 +350,25 @@ class EmbeddedAWS:
                          resolver: Resolver) -> None:
         props = spec["Properties"]
         glob = template.get("Globals", {}).get("Function", {})
+        code_uri, handler = function_handler(props)
         fn = LocalFunction(
             logical_id=logical,
             name=resolver.refs[logical],
-            code_dir=self.root / props["CodeUri"],
-            handler=props["Handler"],
+            code_dir=self.root / code_uri,
+            handler=handler,
             timeout=int(props.get("Timeout", glob.get("Timeout", 3))),
         )
-        if not (fn.code_dir / f"{fn.handler.rsplit('.', 1)[0]}.py").exists():
-            raise FileNotFoundError(f"{logical}: handler file missing in {fn.code_dir}")
+        if not fn.handler_path.exists():
+            raise FileNotFoundError(f"{logical}: handler file {fn.handler_path} is missing")
         self.functions[logical] = fn
+        # Registered in moto as a zip function whatever its package type: moto only needs a
+        # name to invoke, and the invocation runs the handler in-process (_invoke_for_moto).
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as zf:
             zf.writestr("app.py", "# runs in-process, see reelforge.local.runtime\n")
         boto3.client("lambda").create_function(
-            FunctionName=fn.name, Runtime=props.get("Runtime", glob.get("Runtime", "python3.11")),
-            Role=_ROLE_ARN, Handler=fn.handler, Code={"ZipFile": buf.getvalue()}, Timeout=fn.timeout,
+            FunctionName=fn.name, Runtime="python3.11", Role=_ROLE_ARN, Handler=fn.handler,
+            Code={"ZipFile": buf.getvalue()}, Timeout=fn.timeout,
         )
 
     @staticmethod

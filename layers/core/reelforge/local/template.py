@@ -53,6 +53,18 @@ def load_template(path: Path) -> dict[str, Any]:
 _NO_VALUE = object()
 
 
+def function_handler(props: dict[str, Any]) -> tuple[str, str]:
+    """(code directory relative to the repository, handler "module.function") of a function.
+
+    Zip functions name them in CodeUri and Handler; image functions (PackageType Image, built
+    from the repository root) in ImageConfig.Command as "functions/steps/x/app.handler", which
+    the Lambda runtime imports as the module functions.steps.x.app.
+    """
+    if props.get("PackageType") == "Image":
+        return ".", props["ImageConfig"]["Command"][0]
+    return props["CodeUri"], props["Handler"]
+
+
 @dataclass
 class Resolver:
     """Resolves intrinsic functions against locally assigned names and ARNs."""
