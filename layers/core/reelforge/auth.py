@@ -33,6 +33,10 @@ class AuthError(Exception):
     """Credentials missing, wrong or expired (-> 401)."""
 
 
+class ScopeError(Exception):
+    """The caller lacks a scope the operation needs (403)."""
+
+
 class EmailTaken(Exception):
     """An account with this email exists (-> 409)."""
 
@@ -191,9 +195,14 @@ def list_api_tokens(principal: Principal) -> list[dict[str, Any]]:
 
 
 def delete_api_token(principal: Principal, token_id: str) -> None:
+    """Revoke one of the caller's tokens. An API token may only revoke tokens whose scopes it
+    holds itself (a read-only token must not switch off its owner's deploy token)."""
     table = Table()
     for item in table.query_owner(principal.user_id, "TOKEN"):
         if item["id"] == token_id:
+            beyond = sorted(set(item["scopes"]) - principal.scopes)
+            if beyond:
+                raise ScopeError(f"cannot revoke a token with scopes {', '.join(beyond)}")
             table.delete({"PK": item["PK"], "SK": item["SK"]})
             return
     raise NotFound(token_id)

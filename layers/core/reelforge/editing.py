@@ -52,11 +52,12 @@ def preview_frame(owner: str, project_id: str, ts: float) -> dict[str, Any]:
 def preview_strip(owner: str, project_id: str, start: float, end: float, fps: float) -> dict[str, Any]:
     from reelforge.media.frames import extract_frames
 
-    count = int((end - start) * fps + 1e-9) + 1
-    if count > MAX_STRIP_FRAMES:
-        raise segments.EditError(f"the strip would have {count} frames; at most {MAX_STRIP_FRAMES} "
-                                 "(lower fps or shorten the range)")
     project = projects.get(owner, project_id)
+    span = (end - start) * fps + 1e-9  # checked as a float first: int() of a huge one overflows
+    if not span < MAX_STRIP_FRAMES:
+        raise segments.EditError(f"a strip has at most {MAX_STRIP_FRAMES} frames; this range at "
+                                 f"{fps:g} fps needs more (lower fps or shorten the range)")
+    count = int(span) + 1
     total = segments.duration(project)
     if end > total + 1e-6:
         raise segments.EditError(f"end {end} is past the end of the timeline ({total:.3f} s)")
@@ -100,15 +101,19 @@ def _start(machine_arn: str, job: dict[str, Any], payload: dict[str, Any]) -> No
 
 def submit_grade(owner: str, segment_id: str, params: Any) -> dict[str, Any]:
     """Replace the segment with a graded copy now (status rendering) and render it in the background."""
-    seg = segments.get(owner, segment_id)
-    project = projects.get(owner, seg["project_id"])
+    seg, project, _ = segments.active(owner, segment_id)
+    segments.require_ready(seg)  # checked before the job exists, so a refusal leaves none behind
     graded = segments.new_segment(project, media_key=None, start_ts=0.0,
                                   end_ts=float(seg["end_ts"]) - float(seg["start_ts"]), source="graded",
                                   status=segments.RENDERING, width=seg.get("width"), height=seg.get("height"))
     job = jobs.create(owner, "grade", project_id=project["id"],
                       params={"segment_id": graded["id"], "from_segment": seg["id"]})
     graded["job_id"] = job["id"]
-    segments.replace(owner, segment_id, graded)
+    try:
+        segments.replace(owner, segment_id, graded)
+    except (segments.Conflict, segments.EditError) as exc:  # a concurrent edit won
+        jobs.fail(job["id"], str(exc))
+        raise
     _start(get_settings().edit_state_machine_arn, job, {
         "operation": "grade", "project_id": project["id"], "segment_id": graded["id"],
         "source_key": seg["media_key"], "start": seg["start_ts"], "end": seg["end_ts"],

@@ -127,6 +127,10 @@ def on_process_upload(key: str, size: int) -> dict[str, Any]:
         Blobs().delete(key)
         jobs.fail(job_id, f"upload exceeds the {get_settings().max_file_size_mb} MB limit")
         return {"key": key, "outcome": "failed"}
+    if size == 0:
+        Blobs().delete(key)
+        jobs.fail(job_id, "the uploaded file is empty")
+        return {"key": key, "outcome": "failed"}
     try:
         # Claim the start exactly once, even if S3 delivers the event twice.
         Table().update(Keys.job(job_id), {}, remove=["pending_input"],

@@ -138,7 +138,15 @@ def _commit(project: dict[str, Any], order: list[str], *, new: list[dict[str, An
     project["timeline"], project["timeline_version"] = order, version + 1
 
 
-def _active(owner: str, segment_id: str) -> tuple[dict[str, Any], dict[str, Any], int]:
+def require_ready(seg: dict[str, Any]) -> None:
+    """Edits that cut or re-render a segment need its media: not while it is being rendered."""
+    if seg.get("status", READY) != READY:
+        raise EditError(f"segment {seg['id']} is still {seg.get('status')}; "
+                        "edit it when its job has finished")
+
+
+def active(owner: str, segment_id: str) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """The segment, its project and its timeline index; EditError if it is not on the timeline."""
     seg = get(owner, segment_id)
     project = projects.get(owner, seg["project_id"])
     order = list(project.get("timeline") or [])
@@ -165,7 +173,8 @@ def init_timeline(project: dict[str, Any], media_key: str, media_duration: float
 
 
 def split(owner: str, segment_id: str, split_ts: float) -> tuple[dict[str, Any], dict[str, Any]]:
-    seg, project, i = _active(owner, segment_id)
+    seg, project, i = active(owner, segment_id)
+    require_ready(seg)
     if not float(seg["start_ts"]) + _EPS < split_ts < float(seg["end_ts"]) - _EPS:
         raise EditError(f"split_ts must lie strictly inside the segment ({seg['start_ts']}..{seg['end_ts']})")
     common = {"media_key": seg["media_key"], "source": seg["source"], "variant_id": seg.get("variant_id"),
@@ -180,12 +189,11 @@ def split(owner: str, segment_id: str, split_ts: float) -> tuple[dict[str, Any],
 
 
 def trim(owner: str, segment_id: str, new_start: float, new_end: float) -> dict[str, Any]:
-    seg, project, i = _active(owner, segment_id)
+    seg, project, i = active(owner, segment_id)
     lo, hi = float(seg["bound_start"]), float(seg["bound_end"])
     if not (lo - _EPS <= new_start < new_end <= hi + _EPS):
         raise EditError(f"trim must keep {lo} <= new_start_ts < new_end_ts <= {hi}")
-    if seg.get("status") != READY:
-        raise EditError("the segment is still rendering")
+    require_ready(seg)
     # The version bump makes a concurrent split or delete of this segment lose.
     _commit(project, list(project["timeline"]), extra=[Txn.set(
         Keys.segment(project["id"], segment_id), {"start_ts": float(new_start), "end_ts": float(new_end)},
@@ -194,7 +202,7 @@ def trim(owner: str, segment_id: str, new_start: float, new_end: float) -> dict[
 
 
 def delete(owner: str, segment_id: str) -> None:
-    seg, project, i = _active(owner, segment_id)
+    seg, project, i = active(owner, segment_id)
     order = list(project["timeline"])
     order.pop(i)
     _commit(project, order, deactivate=[seg])
@@ -202,7 +210,7 @@ def delete(owner: str, segment_id: str) -> None:
 
 def replace(owner: str, segment_id: str, replacement: dict[str, Any]) -> int:
     """Put `replacement` (a new segment item) in the segment's place; returns its index."""
-    seg, project, i = _active(owner, segment_id)
+    seg, project, i = active(owner, segment_id)
     order = list(project["timeline"])
     order[i] = replacement["id"]
     _commit(project, order, new=[replacement], deactivate=[seg])
@@ -226,6 +234,7 @@ def place_range(owner: str, project_id: str, start: float, end: float,
                 inserted = True
             order.append(seg["id"])
             continue
+        require_ready(seg)
         gone.append(seg)
         common = {"media_key": seg["media_key"], "source": seg["source"], "variant_id": seg.get("variant_id"),
                   "width": seg.get("width"), "height": seg.get("height")}

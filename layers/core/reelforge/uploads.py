@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger
 
 from reelforge import blobs, projects, segments
 from reelforge.blobs import Blobs
-from reelforge.errors import InvalidMediaError
+from reelforge.errors import IngestError, InvalidMediaError
 from reelforge.media.probe import probe
 from reelforge.settings import get_settings
 from reelforge.store import NotFound
@@ -59,10 +59,12 @@ def on_project_upload(key: str, size: int) -> dict[str, Any]:
         return {"key": key, "outcome": "failed", "reason": reason}
 
     try:
+        if size == 0:
+            raise InvalidMediaError("the uploaded file is empty")
         info = probe(Blobs().presign_get(key))
-    except InvalidMediaError as exc:
+    except (InvalidMediaError, IngestError) as exc:  # IngestError: the object is gone (4xx)
         projects.mark_asset(project_id, asset_id, {"status": projects.ASSET_FAILED, "error": str(exc)})
-        logger.info("upload is not media", extra={"key": key})
+        logger.info("upload is not usable media", extra={"key": key})
         return {"key": key, "outcome": "failed", "reason": str(exc)}
     projects.mark_asset(
         project_id,

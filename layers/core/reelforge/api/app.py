@@ -17,8 +17,26 @@ from reelforge.api import (
     routes_projects,
     routes_system,
 )
+from reelforge.errors import (
+    IngestError,
+    InvalidMediaError,
+    ProviderError,
+    ReelforgeError,
+    TransientError,
+    UnsupportedPromptError,
+)
 from reelforge.settings import get_settings
 from reelforge.store import NotFound
+
+# Our named errors carry messages meant for the user; in a synchronous route they become
+# these statuses (the first matching class in this order wins) instead of a bare 500.
+_ERROR_STATUS: tuple[tuple[type[ReelforgeError], int], ...] = (
+    (InvalidMediaError, 422),
+    (IngestError, 400),
+    (UnsupportedPromptError, 400),
+    (TransientError, 503),  # a provider or service is throttling or down: retry later
+    (ProviderError, 502),  # the AI provider refused or answered unusably
+)
 
 
 def create_app() -> FastAPI:
@@ -70,6 +88,17 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse(status_code=404, content={"detail": "Not found"})
+
+    @app.exception_handler(ReelforgeError)
+    async def _named(_: Request, exc: ReelforgeError) -> JSONResponse:
+        status = next((code for kind, code in _ERROR_STATUS if isinstance(exc, kind)), 500)
+        return JSONResponse(status_code=status, content={"detail": str(exc)})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # Starlette re-raises it after this response, so the server (uvicorn, Mangum) logs
+        # the traceback; the client gets JSON without internals.
+        return JSONResponse(status_code=500, content={"detail": "Internal server error"})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -31,3 +31,18 @@ def require(*scopes: str) -> Callable[..., Principal]:
         return principal
 
     return dependency
+
+
+def provider_key(value: str | None, header: str) -> str | None:
+    """An AI provider key from a request header: stripped, None when absent or blank.
+
+    Keys are printable ASCII; anything else would fail deep inside the provider's HTTP
+    client, so it is refused here with a 400 (the message never repeats the key).
+    """
+    key = (value or "").strip()
+    if not key:
+        return None
+    if not (key.isascii() and key.isprintable()) or len(key) > 512:
+        raise HTTPException(400, f"{header} is not a valid API key "
+                                 "(printable ASCII, at most 512 characters)")
+    return key

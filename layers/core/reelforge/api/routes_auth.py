@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response
-from pydantic import BaseModel, EmailStr, Field, field_validator
+from pydantic import BaseModel, EmailStr, Field, StringConstraints, field_validator
 
 from reelforge import auth
 from reelforge.api.deps import current_principal
@@ -15,10 +15,14 @@ from reelforge.store import Keys, NotFound, Table
 router = APIRouter(prefix="/api", tags=["auth"])
 
 
+# Display names: surrounding whitespace dropped before the length check, so "   " is refused.
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
 class RegisterBody(BaseModel):
     email: EmailStr
     password: str = Field(min_length=8, max_length=256)
-    name: str = Field(min_length=1, max_length=100)
+    name: Name
 
 
 class LoginBody(BaseModel):
@@ -31,7 +35,7 @@ class RefreshBody(BaseModel):
 
 
 class TokenBody(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: Name
     scopes: list[str] = Field(min_length=1)
     expiresInDays: int | None = Field(default=None, gt=0, le=3650)
 
@@ -51,7 +55,7 @@ def _session(user: dict[str, Any]) -> dict[str, Any]:
 @router.post("/auth/register", status_code=201)
 def register(body: RegisterBody) -> dict[str, Any]:
     try:
-        user = auth.register(body.email, body.password, body.name.strip())
+        user = auth.register(body.email, body.password, body.name)
     except auth.EmailTaken as exc:
         raise HTTPException(409, "Email already registered") from exc
     return _session(user)
@@ -101,4 +105,6 @@ def delete_token(token_id: str, principal: Principal = Depends(current_principal
         auth.delete_api_token(principal, token_id)
     except NotFound as exc:
         raise HTTPException(404, "Token not found") from exc
+    except auth.ScopeError as exc:
+        raise HTTPException(403, f"Insufficient permissions: {exc}") from exc
     return Response(status_code=204)

@@ -2,37 +2,48 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import (
+    AllowInfNan,
+    BaseModel,
+    Field,
+    Strict,
+    StrictInt,
+    ValidationError,
+    model_validator,
+)
 
 from reelforge import editing, jobs, segments
-from reelforge.api.deps import require
+from reelforge.api.deps import provider_key, require
 from reelforge.auth import Principal
 from reelforge.media.grade import GradeParams
 from reelforge.settings import get_settings
 
 router = APIRouter(prefix="/api", tags=["editor"])
 
+# Timeline seconds and pixels: a JSON number, finite; not a bool or a numeric string.
+Number = Annotated[float, Strict(), AllowInfNan(False)]
+
 
 class SplitBody(BaseModel):
-    split_ts: float
+    split_ts: Number
 
 
 class TrimBody(BaseModel):
-    new_start_ts: float = Field(ge=0)
-    new_end_ts: float = Field(gt=0)
+    new_start_ts: Number = Field(ge=0)
+    new_end_ts: Number = Field(gt=0)
 
 
 class FrameBody(BaseModel):
-    ts: float = Field(ge=0)
+    ts: Number = Field(ge=0)
 
 
 class StripBody(BaseModel):
-    start: float = Field(ge=0)
-    end: float = Field(ge=0)
-    fps: float = Field(default=1.0, gt=0, le=30)
+    start: Number = Field(ge=0)
+    end: Number = Field(ge=0)
+    fps: Number = Field(default=1.0, gt=0, le=30)
 
     @model_validator(mode="after")
     def _ordered(self) -> StripBody:
@@ -44,19 +55,19 @@ class StripBody(BaseModel):
 class BoxBody(BaseModel):
     """Pixels of the project's video frame, from its top-left corner."""
 
-    x: float = Field(ge=0)
-    y: float = Field(ge=0)
-    width: float = Field(gt=0)
-    height: float = Field(gt=0)
+    x: Number = Field(ge=0)
+    y: Number = Field(ge=0)
+    width: Number = Field(gt=0)
+    height: Number = Field(gt=0)
 
 
 class GenerateBody(BaseModel):
     project_id: str = Field(min_length=1, max_length=64)
     prompt: str = Field(min_length=1, max_length=2000)
-    start_ts: float = Field(ge=0)
-    end_ts: float = Field(gt=0)
+    start_ts: Number = Field(ge=0)
+    end_ts: Number = Field(gt=0)
     bounding_box: BoxBody
-    variants: int = Field(default=3, ge=1, le=3)
+    variants: StrictInt = Field(default=3, ge=1, le=3)
 
 
 class ExportBody(BaseModel):
@@ -113,6 +124,7 @@ def preview_strip(project_id: str, body: StripBody, p: Principal = Depends(requi
 
 
 def _provider(x_api_key: str | None, x_video_provider: str | None) -> tuple[str, str | None]:
+    x_api_key = provider_key(x_api_key, "x-api-key")
     name = (x_video_provider or ("gemini" if x_api_key else get_settings().ai_provider)).lower()
     if name not in ("local", "gemini"):
         raise HTTPException(400, f"Unknown video provider '{name}': use local or gemini")
@@ -151,7 +163,8 @@ def score_variant(
     p: Principal = Depends(require("ai:analyze")),
     x_api_key: str | None = Header(default=None),
 ) -> dict:
-    return editing.score_variant(p.user_id, variant_id, compare_to, x_api_key)
+    return editing.score_variant(p.user_id, variant_id, compare_to,
+                                 provider_key(x_api_key, "x-api-key"))
 
 
 @router.get("/ai/health")
@@ -166,7 +179,8 @@ def ai_health(
 
     s = get_settings()
     server_key = s.gemini_api_key.get_secret_value() if s.gemini_api_key else None
-    key = (x_api_key or "").strip() or (x_gemini_key or "").strip() or server_key
+    key = (provider_key(x_api_key, "x-api-key") or provider_key(x_gemini_key, "X-Gemini-Key")
+           or server_key)
     gemini = gemini_reachability(key, model=s.gemini_model, base_url=s.gemini_base_url)
     return {
         "default_provider": s.ai_provider,

@@ -97,7 +97,8 @@ async def progress_stream(
     `Last-Event-ID` resumes where it left off (API Gateway cuts responses at ~29 s).
     """
     jobs.get(job_id, p.user_id)  # 404 before the stream starts
-    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else -1
+    # isdecimal, not isdigit: isdigit() also takes '²', which int() refuses.
+    after = int(last_event_id) if last_event_id and last_event_id.isdecimal() else -1
     return StreamingResponse(
         _events(job_id, after, max_seconds),
         media_type="text/event-stream",

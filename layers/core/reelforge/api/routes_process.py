@@ -8,9 +8,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from pydantic import Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from reelforge import blobs, process
-from reelforge.api.deps import require
+from reelforge.api.deps import provider_key, require
 from reelforge.api.routes_projects import UploadBody
 from reelforge.api.streaming_form import read_form
 from reelforge.api.urls import check_url
@@ -32,7 +33,7 @@ class ProcessUploadBody(UploadBody, ProcessOptions):
 
 
 def _provider(x_gemini_key: str | None) -> process.ProviderChoice:
-    key = (x_gemini_key or "").strip() or None
+    key = provider_key(x_gemini_key, "X-Gemini-Key")
     if key is None and get_settings().require_gemini_key:
         raise HTTPException(400, "Missing X-Gemini-Key header")
     return process.choose_provider(key)
@@ -59,9 +60,25 @@ async def submit(
         raise HTTPException(422, _first_error(exc)) from exc
     if not body.url:
         raise HTTPException(400, "Neither url nor file provided")
-    check_url(body.url)
     options = ProcessOptions(**body.model_dump(include=_OPTION_FIELDS))
-    job = process.create_job(p.user_id, options, provider, Source(kind="url", url=body.url))
+    return await run_in_threadpool(_submit_url, p.user_id, body.url, options, provider)
+
+
+def _submit_url(owner: str, url: str, options: ProcessOptions,
+                provider: process.ProviderChoice) -> dict[str, Any]:
+    """Blocking (a DNS lookup for the SSRF check, DynamoDB, Step Functions): run it off the
+    event loop, or one slow request stalls every other one on this server."""
+    check_url(url)
+    job = process.create_job(owner, options, provider, Source(kind="url", url=url))
+    return {"job_id": job["id"], "status": "queued"}
+
+
+def _submit_file(owner: str, options: ProcessOptions, provider: process.ProviderChoice,
+                 name: str, path: Path, content_type: str | None) -> dict[str, Any]:
+    """Blocking like _submit_url, and the S3 upload of a file of up to MAX_FILE_SIZE_MB."""
+    job = process.create_job(owner, options, provider, None, file_name=name)
+    # The S3 trigger on process-uploads/ starts the workflow, as for presigned uploads.
+    Blobs().put_file(blobs.process_upload_key(owner, job["id"], name), path, content_type)
     return {"job_id": job["id"], "status": "queued"}
 
 
@@ -79,17 +96,12 @@ async def _submit_multipart(request: Request, p: Principal, provider: process.Pr
         except ValidationError as exc:
             raise HTTPException(422, _first_error(exc)) from exc
         if url:
-            check_url(url)
-            job = process.create_job(p.user_id, options, provider, Source(kind="url", url=url))
-            return {"job_id": job["id"], "status": "queued"}
+            return await run_in_threadpool(_submit_url, p.user_id, url, options, provider)
         if form.file is None or form.file.size == 0:
             raise HTTPException(400, "The uploaded file is empty")
         name = blobs.safe_file_name(form.file.filename, default="upload.mp4")
-        job = process.create_job(p.user_id, options, provider, None, file_name=name)
-        # The S3 trigger on process-uploads/ starts the workflow, as for presigned uploads.
-        Blobs().put_file(blobs.process_upload_key(p.user_id, job["id"], name), form.file.path,
-                         form.file.content_type)
-    return {"job_id": job["id"], "status": "queued"}
+        return await run_in_threadpool(_submit_file, p.user_id, options, provider, name,
+                                       form.file.path, form.file.content_type)
 
 
 @router.post("/process/upload-url")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, Field, HttpUrl, field_validator
+from pydantic import BaseModel, Field, HttpUrl, StringConstraints, field_validator
 
 from reelforge import editing, projects, segments
 from reelforge.api.deps import require
@@ -19,7 +19,8 @@ _MEDIA_TYPE = re.compile(r"^(video|audio)/[A-Za-z0-9][A-Za-z0-9.+-]{0,100}$")
 
 
 class ProjectBody(BaseModel):
-    name: str = Field(default="Untitled project", min_length=1, max_length=200)
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = \
+        "Untitled project"
     description: str = Field(default="", max_length=5000)
     video_url: HttpUrl | None = None
 
@@ -45,7 +46,7 @@ def _create(body: ProjectBody, principal: Principal) -> dict[str, Any]:
     url = str(body.video_url) if body.video_url else None
     if url:
         check_url(url)
-    item = projects.create(principal.user_id, body.name.strip(), body.description, url)
+    item = projects.create(principal.user_id, body.name, body.description, url)
     out = projects.public_project(item, [])
     if url:
         # Fetched by the edit state machine with the same SSRF-safe ingest as clips.

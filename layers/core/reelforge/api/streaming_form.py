@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import IO
 
 from fastapi import HTTPException, Request
+from python_multipart.exceptions import ParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 _MAX_FIELD_BYTES = 64 * 1024
@@ -33,7 +34,7 @@ async def read_form(request: Request, dest_dir: Path, *, file_field: str, max_fi
     if ctype != b"multipart/form-data" or not boundary:
         raise HTTPException(400, "Expected multipart/form-data with a boundary")
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_file_bytes + _MAX_FIELD_BYTES * 16:
+    if declared and declared.isdecimal() and int(declared) > max_file_bytes + _MAX_FIELD_BYTES * 16:
         raise HTTPException(413, f"File exceeds the {max_file_bytes // 2**20} MB limit")
 
     form = StreamedForm()
@@ -88,16 +89,26 @@ async def read_form(request: Request, dest_dir: Path, *, file_field: str, max_fi
         elif state["name"]:
             form.fields[state["name"]] = state["buf"].decode("utf-8", "replace")
 
+    def on_end() -> None:
+        state["complete"] = True
+
     parser = MultipartParser(boundary, {
         "on_part_begin": on_part_begin, "on_part_data": on_part_data, "on_part_end": on_part_end,
         "on_header_field": on_header_field, "on_header_value": on_header_value,
         "on_header_end": on_header_end, "on_headers_finished": on_headers_finished,
+        "on_end": on_end,
     })
     try:
         async for chunk in request.stream():
             parser.write(chunk)
         parser.finalize()
+    except ParseError as exc:
+        raise HTTPException(400, f"Malformed multipart body: {exc}") from None
     finally:
         if sink[0] is not None:
             sink[0].close()
+    # Without the closing boundary the body was cut off: the file would be truncated.
+    if not state.get("complete"):
+        raise HTTPException(400, "The multipart body ended before its closing boundary "
+                                 "(interrupted upload?)")
     return form

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
-from pathlib import Path
-from urllib.parse import urlsplit
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
 
 import av
 import av.error
@@ -64,10 +64,14 @@ def is_url(source: str | Path) -> bool:
 
 
 def display_name(source: str | Path) -> str:
-    """A name safe for messages: a URL loses its query string, which may hold a signature."""
+    """A name safe for messages: a URL loses its query string, which may hold a signature,
+    and a presigned URL of our own bucket shows only the file name (not the endpoint,
+    bucket and key layout, which are internals)."""
     src = str(source)
     if is_url(src):
         parts = urlsplit(src)
+        if "x-amz-signature=" in parts.query.lower():
+            return PurePosixPath(unquote(parts.path)).name or "the stored file"
         return f"{parts.scheme}://{parts.netloc}{parts.path}"
     return Path(src).name
 
@@ -77,13 +81,13 @@ def remote_size(url: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> int:
     try:
         with httpx.Client(timeout=timeout, follow_redirects=True) as client:
             head = client.head(url)
-            if head.is_success and head.headers.get("content-length", "").isdigit():
+            if head.is_success and head.headers.get("content-length", "").isdecimal():
                 return int(head.headers["content-length"])
             with client.stream("GET", url, headers={"Range": "bytes=0-0"}) as resp:
                 total = re.search(r"/(\d+)\s*$", resp.headers.get("content-range", ""))
                 if total:
                     return int(total.group(1))
-                if resp.status_code == 200 and resp.headers.get("content-length", "").isdigit():
+                if resp.status_code == 200 and resp.headers.get("content-length", "").isdecimal():
                     return int(resp.headers["content-length"])
     except httpx.HTTPError:
         pass
@@ -196,7 +200,7 @@ def _rotation(container: av.container.InputContainer, stream, name: str) -> int:
     proves that the video stream is decodable.
     """
     tag = stream.metadata.get("rotate")
-    if tag and tag.lstrip("-").isdigit():
+    if tag and tag.lstrip("-").isdecimal():
         return int(tag) % 360
     try:
         for i, packet in enumerate(container.demux(stream)):
