@@ -135,3 +135,57 @@ def test_embedded_s3_streams_objects_and_ranges(stack) -> None:
     # boto3 (download_file, get_object) reads the same streamed bodies
     assert blobs.get_bytes(key) == data
     blobs.delete(key)
+
+
+def test_embedded_dynamodb_keeps_writes_made_during_failed_transactions(stack) -> None:
+    """moto restores a whole-table copy when a transaction fails; a write another request
+    made meanwhile was lost (edit conflicts are failed transactions). Requests are serialised."""
+    import threading
+
+    from reelforge.store import ConditionFailed, Keys, Table, Txn
+
+    table = Table()
+    stop = threading.Event()
+    unexpected: list[Exception] = []
+
+    def conflicting_edits() -> None:
+        while not stop.is_set():
+            try:
+                table.transact([Txn.set(Keys.job("no-such-job"), {"x": 1},
+                                        condition="attribute_exists(PK)")])
+            except ConditionFailed:
+                pass
+            except Exception as exc:  # noqa: BLE001 - a 500 from the embedded server
+                unexpected.append(exc)
+
+    def writer(n: int, written: list[str]) -> None:
+        for i in range(150):
+            key = f"race-{n}-{i}"
+            table.put({**Keys.job(key), "id": key})
+            written.append(key)
+
+    conflicts = [threading.Thread(target=conflicting_edits) for _ in range(2)]
+    written: list[str] = []
+    writers = [threading.Thread(target=writer, args=(n, written)) for n in range(2)]
+    for t in conflicts + writers:
+        t.start()
+    for t in writers:
+        t.join()
+    stop.set()
+    for t in conflicts:
+        t.join()
+    assert not unexpected, unexpected[:3]
+    lost = [k for k in written if not _exists(table, Keys.job(k))]
+    assert not lost, f"{len(lost)} of {len(written)} acknowledged writes were lost"
+    for k in written:
+        table.delete(Keys.job(k))
+
+
+def _exists(table, key) -> bool:
+    from reelforge.store import NotFound
+
+    try:
+        table.get(key)
+        return True
+    except NotFound:
+        return False

@@ -7,7 +7,8 @@
   process.
 - S3 -> Lambda notifications run on a worker thread, asynchronous as on AWS.
 - Schedules (EventBridge `rate(...)`) fire from a timer thread.
-- S3 GETs stream the object instead of copying it whole for every range (s3_streaming).
+- S3 GETs stream the object instead of copying it whole for every range (s3_streaming);
+  DynamoDB requests run one at a time (moto restores whole tables on a failed transaction).
 - One process holds every "Lambda": the heap is trimmed after each invocation and the
   whisper model is released after transcription (WHISPER_KEEP_LOADED=false).
 Everything lives in memory: stopping the runtime loses all data.
@@ -16,6 +17,7 @@ Everything lives in memory: stopping the runtime loses all data.
 from __future__ import annotations
 
 import ctypes
+import functools
 import importlib.util
 import io
 import json
@@ -220,6 +222,7 @@ class EmbeddedAWS:
 
     def _install_patches(self) -> None:
         from moto.awslambda import models as lambda_models
+        from moto.dynamodb.responses import DynamoHandler
         from moto.s3 import notifications
         from moto.s3.models import FakeKey
         from moto.s3.responses import S3Response
@@ -235,6 +238,7 @@ class EmbeddedAWS:
 
         self._patch(lambda_models.LambdaFunction, "_invoke_lambda", _invoke_lambda)
         self._patch(notifications, "_invoke_awslambda", _invoke_awslambda)
+        self._patch(DynamoHandler, "call_action", _one_at_a_time(DynamoHandler.call_action))
         self._patch(FakeKey, "value", s3_streaming.streaming_value(FakeKey.value))
         self._patch(S3Response, "key_response", s3_streaming.streaming_key_response(S3Response.key_response))
 
@@ -424,6 +428,21 @@ class EmbeddedAWS:
                 self.invoke(logical, event)
             except Exception as exc:  # noqa: BLE001 - a failed run must not stop the timer
                 print(f"[embedded-aws] scheduled {logical} failed: {exc}", file=sys.stderr)
+
+
+def _one_at_a_time(call_action: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Serialise moto's DynamoDB requests. TransactWriteItems deep-copies the tables and, when
+    a condition fails (every edit conflict), restores that copy: a write another request made
+    in between was lost, and the copy raced concurrent writers ("dictionary changed size").
+    DynamoDB itself is atomic per request; one at a time gives the same here."""
+    lock = threading.Lock()
+
+    @functools.wraps(call_action)
+    def serialised(handler: Any) -> Any:
+        with lock:
+            return call_action(handler)
+
+    return serialised
 
 
 def _release_freed_memory() -> None:
