@@ -207,3 +207,24 @@ def test_editor_validation_and_ownership(stack, colour_video: Path) -> None:
         assert other.post(path, json=body).status_code == 404, path
     assert other.delete(f"/api/segment/{sid}").status_code == 404
     assert api.get(f"/api/export/{gen_ok}").status_code == 404  # a job, but not an export
+
+
+def test_deleting_a_project_while_a_segment_grades(stack, colour_video: Path) -> None:
+    """The grade finishes after its project is gone: the job says so and leaves no file."""
+    from reelforge import blobs
+    from reelforge.blobs import Blobs
+
+    api = stack.client(stack.register("deleter"))
+    pid = api.post("/api/project", json={"name": "short-lived"}).json()["id"]
+    up = api.post(f"/api/project/{pid}/upload", json={"file_name": "c.mp4", "content_type": "video/mp4"}).json()
+    httpx.put(up["upload_url"], content=colour_video.read_bytes(), headers={"Content-Type": "video/mp4"})
+    deadline = time.time() + 30
+    while not _segments(api, pid) and time.time() < deadline:
+        time.sleep(0.2)
+    graded = api.post(f"/api/segment/{_segments(api, pid)[0]['id']}/color-grade", json={"brightness": 30})
+    assert graded.status_code == 200
+    assert api.delete(f"/api/project/{pid}").status_code == 204
+    job = stack.wait(api, f"/api/job/{graded.json()['job_id']}")
+    assert job["status"] == "failed", job
+    assert job["error"] == "the project was deleted while this job ran"
+    assert list(Blobs().list_keys(blobs.project_prefix(pid))) == []

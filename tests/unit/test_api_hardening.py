@@ -249,3 +249,36 @@ def test_messages_name_a_presigned_object_by_its_file_name() -> None:
               "?X-Amz-Signature=abc&X-Amz-Credential=k")
     assert display_name(signed) == "my clip.mp4"
     assert display_name("https://example.com/media/talk.mp4?t=3") == "https://example.com/media/talk.mp4"
+
+
+def test_an_ai_edit_over_a_rendering_segment_is_refused_up_front(api: TestClient) -> None:
+    project = _timeline_project(api)
+    original = segments.placed(project)[0].segment["id"]
+    assert api.post(f"/api/segment/{original}/color-grade", json={"gamma": 1.2}).status_code == 200
+    resp = api.post("/api/ai/generate", json={
+        "project_id": project["id"], "prompt": "blur", "start_ts": 1, "end_ts": 2,
+        "bounding_box": {"x": 0, "y": 0, "width": 50, "height": 50}})
+    assert resp.status_code == 400 and "still rendering" in resp.json()["detail"]
+    assert not [j for j in jobs.list_for_owner(_user_id(api)) if j["kind"] == "edit"]
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/api/tokens", {"name": "t", "scopes": ["jobs:read"], "expiresInDays": True}),
+    ("/api/project", {"name": "a\u0000b"}),
+    ("/api/tokens", {"name": "line\nbreak", "scopes": ["jobs:read"]}),
+])
+def test_booleans_and_control_characters_are_refused(api: TestClient, path: str, body: dict) -> None:
+    assert api.post(path, json=body).status_code == 422
+
+
+def test_grades_take_numbers_not_booleans(api: TestClient) -> None:
+    project = _timeline_project(api)
+    seg = segments.placed(project)[0].segment["id"]
+    assert api.post(f"/api/segment/{seg}/color-grade", json={"brightness": True}).status_code == 422
+    assert not _grade_jobs(api)
+
+
+def test_a_file_name_of_only_unsafe_characters_keeps_its_extension() -> None:
+    assert blobs.safe_file_name("\u0000.mp4", default="upload.mp4") == "upload.mp4"
+    assert blobs.safe_file_name("..mov", default="file") == "file.mov"
+    assert blobs.safe_file_name("clip one.mp4") == "clip_one.mp4"

@@ -28,7 +28,11 @@ def safe_file_name(name: str, *, default: str = "file") -> str:
     """
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    name = _UNSAFE.sub("_", name).strip("._")
+    name = _UNSAFE.sub("_", name)
+    stem, dot, ext = name.rpartition(".")
+    if dot and not stem.strip("._"):  # nothing usable before the extension: "\0.mp4"
+        name = f"{default.rpartition('.')[0] or default}.{ext}"
+    name = name.strip("._")
     if len(name) > 120:
         stem, dot, ext = name.rpartition(".")
         name = (stem[: 110] + dot + ext[:9]) if dot else name[:120]

@@ -14,7 +14,7 @@ from reelforge import aws, blobs, jobs, keyseal, projects, segments
 from reelforge.blobs import Blobs
 from reelforge.errors import InvalidMediaError, ProviderError
 from reelforge.settings import get_settings
-from reelforge.store import Keys, NotFound, Table, new_id, now_iso
+from reelforge.store import ConditionFailed, Keys, NotFound, Table, new_id, now_iso
 
 MAX_STRIP_FRAMES = 120
 PREVIEW_WIDTH = 640
@@ -34,6 +34,9 @@ def _upload_jpeg(project_id: str, path: Path) -> str:
     key = _preview_key(project_id, path.name)
     Blobs().put_file(key, path, "image/jpeg")
     return Blobs().presign_get(key)
+
+
+PROJECT_DELETED = "the project was deleted while this job ran"
 
 
 # --- previews (synchronous: a frame is well inside API Gateway's 29 s) ---------------------
@@ -136,6 +139,9 @@ def submit_region_edit(owner: str, body: Any, box: Any, provider: str, api_key: 
         raise segments.EditError("the project has no video on its timeline yet")
     if not (0 <= body.start_ts < body.end_ts <= total + 1e-6):
         raise segments.EditError(f"need 0 <= start_ts < end_ts <= {total:.3f} (the timeline's length)")
+    for p in segments.placed(project):  # the edit renders from these segments' media
+        if p.timeline_start < body.end_ts and p.timeline_end > body.start_ts:
+            segments.require_ready(p.segment)
     try:
         box.check_inside(int(project.get("frame_width") or 0), int(project.get("frame_height") or 0))
     except ValueError as exc:
@@ -186,9 +192,14 @@ def grade_segment_step(event: dict[str, Any]) -> dict[str, Any]:
                                                                  message="Rendering the graded segment"))
         key = _project_key(event["project_id"], f"segments/{event['segment_id']}.mp4")
         Blobs().put_file(key, graded.path, "video/mp4")
-    segments.set_status(event["project_id"], event["segment_id"],
-                        {"status": segments.READY, "media_key": key, "end_ts": graded.duration,
-                         "bound_end": graded.duration})
+    try:
+        segments.set_status(event["project_id"], event["segment_id"],
+                            {"status": segments.READY, "media_key": key, "end_ts": graded.duration,
+                             "bound_end": graded.duration})
+    except ConditionFailed:  # the project was deleted while this rendered
+        Blobs().delete(key)
+        jobs.fail(job_id, PROJECT_DELETED)
+        return {"segment_id": event["segment_id"]}
     jobs.complete(job_id, {"segment_id": event["segment_id"], "media_key": key})
     return {"segment_id": event["segment_id"]}
 
@@ -336,10 +347,21 @@ def mark_edit_failed(event: dict[str, Any]) -> dict[str, Any]:
     from reelforge.process import readable_error
 
     message = readable_error(event.get("error") or {})
+    gone = bool(event.get("project_id")) and not _project_exists(event["project_id"])
+    if gone:  # whatever failed (its source was deleted with it), this is why
+        message = PROJECT_DELETED
     jobs.fail(event["job_id"], message)
-    if event.get("operation") == "grade" and event.get("segment_id"):
+    if event.get("operation") == "grade" and event.get("segment_id") and not gone:
         segments.set_status(event["project_id"], event["segment_id"], {"status": segments.FAILED, "error": message})
     return {"error": message}
+
+
+def _project_exists(project_id: str) -> bool:
+    try:
+        Table().get(Keys.project(project_id))
+    except NotFound:
+        return False
+    return True
 
 
 # --- variants -----------------------------------------------------------------------------

@@ -5,18 +5,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response
-from pydantic import BaseModel, EmailStr, Field, StringConstraints, field_validator
+from pydantic import BaseModel, EmailStr, Field, StrictInt, StringConstraints, field_validator
 
 from reelforge import auth
-from reelforge.api.deps import current_principal
+from reelforge.api.deps import NO_CONTROL_CHARACTERS, current_principal
 from reelforge.auth import Principal
 from reelforge.store import Keys, NotFound, Table
 
 router = APIRouter(prefix="/api", tags=["auth"])
 
 
-# Display names: surrounding whitespace dropped before the length check, so "   " is refused.
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# Display names: surrounding whitespace dropped before the length check, so "   " is
+# refused; no control characters.
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
+                                        pattern=NO_CONTROL_CHARACTERS)]
 
 
 class RegisterBody(BaseModel):
@@ -37,7 +39,7 @@ class RefreshBody(BaseModel):
 class TokenBody(BaseModel):
     name: Name
     scopes: list[str] = Field(min_length=1)
-    expiresInDays: int | None = Field(default=None, gt=0, le=3650)
+    expiresInDays: StrictInt | None = Field(default=None, gt=0, le=3650)
 
     @field_validator("scopes")
     @classmethod

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field, HttpUrl, StringConstraints, field_validator
 
 from reelforge import editing, projects, segments
-from reelforge.api.deps import require
+from reelforge.api.deps import NO_CONTROL_CHARACTERS, require
 from reelforge.api.urls import check_url
 from reelforge.auth import Principal
 from reelforge.blobs import Blobs
@@ -19,8 +19,8 @@ _MEDIA_TYPE = re.compile(r"^(video|audio)/[A-Za-z0-9][A-Za-z0-9.+-]{0,100}$")
 
 
 class ProjectBody(BaseModel):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = \
-        "Untitled project"
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
+                                           pattern=NO_CONTROL_CHARACTERS)] = "Untitled project"
     description: str = Field(default="", max_length=5000)
     video_url: HttpUrl | None = None
 

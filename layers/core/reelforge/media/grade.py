@@ -42,7 +42,8 @@ GAMMA_RANGE = (0.1, 10.0)  # eq's own limits
 class GradeParams(BaseModel):
     """The color-grade / grade-preview body; out-of-range values fail validation (422)."""
 
-    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
+    # strict: a JSON number, not a bool (true would read as 1) or a numeric string
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False, strict=True)
 
     brightness: float = Field(0.0, ge=-100, le=100)
     contrast: float = Field(0.0, ge=-100, le=100)
