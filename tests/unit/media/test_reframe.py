@@ -12,11 +12,13 @@ import cv2
 import numpy as np
 import pytest
 
+from reelforge.media import reframe
 from reelforge.media.ffmpeg import run_ffmpeg
 from reelforge.media.reframe import (
     Face,
     FaceSample,
     crop_size,
+    detect_faces,
     plan_camera,
     plan_reframe,
     probe_video,
@@ -127,6 +129,38 @@ def test_camera_jumps_at_scene_cut_and_pans_smoothly_elsewhere(plan) -> None:
 def test_static_face_does_not_oscillate(plan) -> None:
     xs = plan.x_at(np.arange(CUT + 0.05, 6.0, 1 / FPS))
     assert xs.max() - xs.min() < 0.002
+
+
+def test_tracking_finds_what_full_searches_find(moving_face: Path, monkeypatch) -> None:
+    """Between full searches a lone face is searched for only near where it was: the same
+    faces, at the same places, across the moving shot and the hard cut."""
+    tracked = list(detect_faces(moving_face, start=0.0, end=6.0))
+    monkeypatch.setattr(reframe, "FULL_SEARCH_EVERY", 1)  # every sample a full search
+    full = list(detect_faces(moving_face, start=0.0, end=6.0))
+    assert len(tracked) == len(full) == 18
+    for a, b in zip(tracked, full, strict=True):
+        assert len(a.faces) == len(b.faces) == 1, (a, b)
+        assert abs(a.faces[0].cx - b.faces[0].cx) < 0.01 and abs(a.faces[0].w - b.faces[0].w) < 0.02
+
+
+def test_a_second_face_is_noticed_within_a_full_search_period(tmp_path: Path) -> None:
+    """While one face is tracked, a person walking in shows up at the next full search."""
+    out = tmp_path / "second_face.mp4"
+    small = 140
+    graph = (
+        f"color=c=0x1d3557:s={W}x{H}:r={FPS}:d=4[bg];"
+        f"[0:v]scale={small}:{small},split[f1][f2];"
+        "[bg][f1]overlay=x=40:y=100:shortest=1[a];"
+        "[a][f2]overlay=x=440:y=100:enable='gte(t,1.5)':shortest=1,format=yuv420p[v]"
+    )
+    run_ffmpeg(["-loop", "1", "-framerate", str(FPS), "-t", "4", "-i", FACE_JPG,
+                "-filter_complex", graph, "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast",
+                out])  # fmt: skip
+    samples = list(detect_faces(out, start=0.0, end=4.0))
+    assert all(len(s.faces) == 1 for s in samples if s.t < 1.4)
+    first_two = min(s.t for s in samples if len(s.faces) == 2)
+    assert 1.5 <= first_two <= 1.5 + reframe.FULL_SEARCH_EVERY / 3.0
+    assert all(len(s.faces) == 2 for s in samples if s.t >= first_two)  # then full searches
 
 
 def test_no_face_uses_blurred_fit(no_face: Path) -> None:
