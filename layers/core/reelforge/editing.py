@@ -17,6 +17,7 @@ from reelforge.settings import get_settings
 from reelforge.store import ConditionFailed, Keys, NotFound, Table, new_id, now_iso
 
 MAX_STRIP_FRAMES = 120
+PROJECT_DELETED = "the project was deleted while this job ran"
 PREVIEW_WIDTH = 640
 
 
@@ -34,9 +35,6 @@ def _upload_jpeg(project_id: str, path: Path) -> str:
     key = _preview_key(project_id, path.name)
     Blobs().put_file(key, path, "image/jpeg")
     return Blobs().presign_get(key)
-
-
-PROJECT_DELETED = "the project was deleted while this job ran"
 
 
 # --- previews (synchronous: a frame is well inside API Gateway's 29 s) ---------------------
