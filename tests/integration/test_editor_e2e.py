@@ -228,3 +228,20 @@ def test_deleting_a_project_while_a_segment_grades(stack, colour_video: Path) ->
     assert job["status"] == "failed", job
     assert job["error"] == "the project was deleted while this job ran"
     assert list(Blobs().list_keys(blobs.project_prefix(pid))) == []
+
+
+def test_grading_keeps_the_segment_length(stack, colour_video: Path) -> None:
+    """Half a second at 25 fps is 12.5 frames: the graded file has 13, the timeline keeps 0.5 s."""
+    api = stack.client(stack.register("lengths"))
+    pid = api.post("/api/project", json={"name": "p"}).json()["id"]
+    up = api.post(f"/api/project/{pid}/upload", json={"file_name": "c.mp4", "content_type": "video/mp4"}).json()
+    httpx.put(up["upload_url"], content=colour_video.read_bytes(), headers={"Content-Type": "video/mp4"})
+    deadline = time.time() + 30
+    while not _segments(api, pid) and time.time() < deadline:
+        time.sleep(0.2)
+    sid = _segments(api, pid)[0]["id"]
+    assert api.post(f"/api/segment/{sid}/trim", json={"new_start_ts": 1.0, "new_end_ts": 1.5}).status_code == 200
+    graded = api.post(f"/api/segment/{sid}/color-grade", json={"contrast": 20}).json()
+    assert stack.wait(api, f"/api/job/{graded['job_id']}")["status"] == "completed"
+    (seg,) = _segments(api, pid)
+    assert (seg["start_ts"], seg["end_ts"]) == (0.0, 0.5)

@@ -190,9 +190,12 @@ def grade_segment_step(event: dict[str, Any]) -> dict[str, Any]:
                                                                  message="Rendering the graded segment"))
         key = _project_key(event["project_id"], f"segments/{event['segment_id']}.mp4")
         Blobs().put_file(key, graded.path, "video/mp4")
+    # The file holds whole frames (0.5 s at 25 fps comes back as 13 frames, 0.52 s); the
+    # timeline keeps the length that was graded, so grading never makes the edit longer.
+    length = min(graded.duration, float(event["end"]) - float(event["start"]))
     try:
         segments.set_status(event["project_id"], event["segment_id"],
-                            {"status": segments.READY, "media_key": key, "end_ts": graded.duration,
+                            {"status": segments.READY, "media_key": key, "end_ts": length,
                              "bound_end": graded.duration})
     except ConditionFailed:  # the project was deleted while this rendered
         Blobs().delete(key)
