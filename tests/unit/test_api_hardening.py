@@ -282,3 +282,17 @@ def test_a_file_name_of_only_unsafe_characters_keeps_its_extension() -> None:
     assert blobs.safe_file_name("\u0000.mp4", default="upload.mp4") == "upload.mp4"
     assert blobs.safe_file_name("..mov", default="file") == "file.mov"
     assert blobs.safe_file_name("clip one.mp4") == "clip_one.mp4"
+
+
+def test_request_bodies_are_capped(api: TestClient) -> None:
+    big = json.dumps({"name": "p", "description": "x" * (2 << 20)})
+    resp = api.post("/api/project", content=big, headers={"Content-Type": "application/json"})
+    assert resp.status_code == 413 and "larger than" in resp.json()["detail"]
+
+    def chunks():  # no Content-Length: the cap applies while reading
+        for _ in range(40):
+            yield b"x" * 65536
+
+    streamed = api.post("/api/project", content=chunks(), headers={"Content-Type": "application/json"})
+    assert streamed.status_code == 413 and "larger than" in streamed.json()["detail"]
+    assert api.post("/api/project", json={"name": "fine", "description": "y" * 5000}).status_code == 201

@@ -17,6 +17,7 @@ from reelforge.api import (
     routes_projects,
     routes_system,
 )
+from reelforge.api.body_limit import BodyLimit
 from reelforge.errors import (
     IngestError,
     InvalidMediaError,
@@ -49,6 +50,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
+    app.add_middleware(BodyLimit)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origin_list,
