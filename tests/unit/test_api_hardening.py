@@ -296,3 +296,14 @@ def test_request_bodies_are_capped(api: TestClient) -> None:
     streamed = api.post("/api/project", content=chunks(), headers={"Content-Type": "application/json"})
     assert streamed.status_code == 413 and "larger than" in streamed.json()["detail"]
     assert api.post("/api/project", json={"name": "fine", "description": "y" * 5000}).status_code == 201
+
+
+def test_a_refused_cors_preflight_is_json(api: TestClient) -> None:
+    resp = api.options("/api/project", headers={"Origin": "http://evil.example",
+                                                "Access-Control-Request-Method": "POST"})
+    assert resp.status_code == 400
+    assert resp.json() == {"detail": "Disallowed CORS origin"}
+    assert "access-control-allow-origin" not in resp.headers
+    ok = api.options("/api/project", headers={"Origin": "http://localhost:5173",
+                                              "Access-Control-Request-Method": "POST"})
+    assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == "http://localhost:5173"

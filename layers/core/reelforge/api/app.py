@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reelforge import __version__, segments
@@ -40,6 +41,19 @@ _ERROR_STATUS: tuple[tuple[type[ReelforgeError], int], ...] = (
 )
 
 
+class JsonCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, with refused preflights answered like every other error here."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        headers = {k: v for k, v in response.headers.items()
+                   if k.lower() not in ("content-length", "content-type")}
+        return JSONResponse({"detail": response.body.decode()}, status_code=response.status_code,
+                            headers=headers)
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     app = FastAPI(
@@ -52,7 +66,7 @@ def create_app() -> FastAPI:
     )
     app.add_middleware(BodyLimit)
     app.add_middleware(
-        CORSMiddleware,
+        JsonCORSMiddleware,
         allow_origins=settings.cors_origin_list,
         allow_credentials=True,
         allow_methods=["*"],
