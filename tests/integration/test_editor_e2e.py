@@ -58,14 +58,19 @@ def _segments(api: httpx.Client, pid: str) -> list[dict]:
     return api.get(f"/api/project/{pid}").json()["segments"]
 
 
-def test_editor_walkthrough(stack, colour_video: Path) -> None:
-    api = stack.client(stack.register("editor"))
-    pid = api.post("/api/project", json={"name": "Edit me"}).json()["id"]
-    up = api.post(f"/api/project/{pid}/upload", json={"file_name": "colours.mp4", "content_type": "video/mp4"}).json()
-    httpx.put(up["upload_url"], content=colour_video.read_bytes(), headers={"Content-Type": "video/mp4"})
+def _upload_video(api: httpx.Client, pid: str, video: Path, name: str = "c.mp4") -> None:
+    """Presigned upload of the project's video; returns once the S3 trigger made its timeline."""
+    up = api.post(f"/api/project/{pid}/upload", json={"file_name": name, "content_type": "video/mp4"}).json()
+    httpx.put(up["upload_url"], content=video.read_bytes(), headers={"Content-Type": "video/mp4"})
     deadline = time.time() + 30
     while not _segments(api, pid) and time.time() < deadline:
         time.sleep(0.2)
+
+
+def test_editor_walkthrough(stack, colour_video: Path) -> None:
+    api = stack.client(stack.register("editor"))
+    pid = api.post("/api/project", json={"name": "Edit me"}).json()["id"]
+    _upload_video(api, pid, colour_video, "colours.mp4")
     (whole,) = _segments(api, pid)
     assert (whole["start_ts"], whole["source"], whole["order_index"], whole["active"]) == (0.0, "original", 0, True)
     assert abs(whole["end_ts"] - 8.0) < 0.05 and whole["url"]
@@ -153,11 +158,7 @@ def test_editor_validation_and_ownership(stack, colour_video: Path) -> None:
     other = stack.client(stack.register("other"))
     pid = api.post("/api/project", json={"name": "p"}).json()["id"]
     assert api.post("/api/export", json={"project_id": pid, "format": "mp4"}).status_code == 400  # empty
-    up = api.post(f"/api/project/{pid}/upload", json={"file_name": "c.mp4", "content_type": "video/mp4"}).json()
-    httpx.put(up["upload_url"], content=colour_video.read_bytes(), headers={"Content-Type": "video/mp4"})
-    deadline = time.time() + 30
-    while not _segments(api, pid) and time.time() < deadline:
-        time.sleep(0.2)
+    _upload_video(api, pid, colour_video, "c.mp4")
     seg = _segments(api, pid)[0]
     sid = seg["id"]
 
@@ -216,11 +217,7 @@ def test_deleting_a_project_while_a_segment_grades(stack, colour_video: Path) ->
 
     api = stack.client(stack.register("deleter"))
     pid = api.post("/api/project", json={"name": "short-lived"}).json()["id"]
-    up = api.post(f"/api/project/{pid}/upload", json={"file_name": "c.mp4", "content_type": "video/mp4"}).json()
-    httpx.put(up["upload_url"], content=colour_video.read_bytes(), headers={"Content-Type": "video/mp4"})
-    deadline = time.time() + 30
-    while not _segments(api, pid) and time.time() < deadline:
-        time.sleep(0.2)
+    _upload_video(api, pid, colour_video, "c.mp4")
     graded = api.post(f"/api/segment/{_segments(api, pid)[0]['id']}/color-grade", json={"brightness": 30})
     assert graded.status_code == 200
     assert api.delete(f"/api/project/{pid}").status_code == 204
@@ -234,11 +231,7 @@ def test_grading_keeps_the_segment_length(stack, colour_video: Path) -> None:
     """Half a second at 25 fps is 12.5 frames: the graded file has 13, the timeline keeps 0.5 s."""
     api = stack.client(stack.register("lengths"))
     pid = api.post("/api/project", json={"name": "p"}).json()["id"]
-    up = api.post(f"/api/project/{pid}/upload", json={"file_name": "c.mp4", "content_type": "video/mp4"}).json()
-    httpx.put(up["upload_url"], content=colour_video.read_bytes(), headers={"Content-Type": "video/mp4"})
-    deadline = time.time() + 30
-    while not _segments(api, pid) and time.time() < deadline:
-        time.sleep(0.2)
+    _upload_video(api, pid, colour_video, "c.mp4")
     sid = _segments(api, pid)[0]["id"]
     assert api.post(f"/api/segment/{sid}/trim", json={"new_start_ts": 1.0, "new_end_ts": 1.5}).status_code == 200
     graded = api.post(f"/api/segment/{sid}/color-grade", json={"contrast": 20}).json()
