@@ -2,7 +2,7 @@
 # The image's entry point. Lambda passes the handler from ImageConfig.Command
 # ("functions/api/app.handler") and it runs under the Lambda runtime interface client; the
 # GPU Batch task (statemachines/process.asl.json) passes a command line starting with
-# "reelforge" ("reelforge step transcribe --job-id ..."), which runs the step directly.
+# "reelforge" ("reelforge step clips/transcribe --job-id ..."), which runs the step directly.
 set -e
 if [ "$1" = "reelforge" ]; then
   shift

@@ -1,7 +1,12 @@
-"""S3 ObjectCreated trigger: probe uploaded assets; start the clips pipeline for process uploads."""
+"""S3 ObjectCreated trigger: probe uploaded project assets; start clips jobs whose upload landed."""
 
 from aws_lambda_powertools import Logger, Tracer
 
+# WIRING: the surfaces whose uploads this function handles register their key prefixes
+# (and what happens when a project's video is ready) when imported.
+from reelforge.clips import service as _clips  # noqa: F401  process-uploads/
+from reelforge.editor import service as _editor  # noqa: F401  a project's first video -> timeline
+from reelforge.projects import service as _projects  # noqa: F401  uploads/
 from reelforge.uploads import handle_s3_event
 
 logger = Logger()

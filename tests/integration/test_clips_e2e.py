@@ -17,6 +17,7 @@ import pytest
 
 from reelforge import blobs, cleanup, slots
 from reelforge.blobs import Blobs
+from reelforge.clips import service as clips_service
 from reelforge.settings import get_settings
 
 pytestmark = pytest.mark.e2e
@@ -190,7 +191,7 @@ def test_concurrency_limit_queues_jobs_and_url_ingest(
 
     # Retention: once expired, the cleanup removes the job, its artifacts and its upload.
     keys = [k for k in Blobs().list_keys("") if first in k]
-    assert any(k.startswith(blobs.PROCESS_UPLOADS_PREFIX) for k in keys)
+    assert any(k.startswith(clips_service.UPLOADS_PREFIX) for k in keys)
     assert any(k.startswith(blobs.job_prefix(first)) for k in keys)
     report = cleanup.run_cleanup(now=time.time() + get_settings().job_retention_seconds + 5)
     assert report["expired_jobs"] >= 2
@@ -248,7 +249,7 @@ def test_cleanup_function_and_gpu_step_entry_point(stack, talk: mediagen.TalkVid
     from reelforge import jobs
 
     jobs.create("someone", "process", job_id="gpu-entry")
-    assert main(["step", "transcribe", "--job-id", "gpu-entry", "--video-key", key,
+    assert main(["step", "clips/transcribe", "--job-id", "gpu-entry", "--video-key", key,
                  "--options", json.dumps({"whisper_model": "tiny.en"})]) == 0
     transcript = json.loads(Blobs().get_bytes("artifacts/jobs/gpu-entry/transcript.json"))
     assert "question" in " ".join(s["text"] for s in transcript["segments"]).lower()

@@ -11,11 +11,14 @@ import boto3
 import pytest
 from fastapi.testclient import TestClient
 
-from reelforge import blobs, jobs, process, projects, segments, uploads
+from reelforge import blobs, jobs
 from reelforge.api import create_app
 from reelforge.blobs import Blobs
+from reelforge.clips import service as clips_service
+from reelforge.editor import timeline
 from reelforge.errors import ProviderError, TransientError
 from reelforge.media.probe import display_name
+from reelforge.projects import service as projects
 from reelforge.settings import get_settings
 
 
@@ -42,7 +45,7 @@ def _user_id(api: TestClient) -> str:
 def _timeline_project(api: TestClient, seconds: float = 10.0) -> dict[str, Any]:
     owner = _user_id(api)
     project = projects.create(owner, "p")
-    segments.init_timeline(project, f"uploads/{owner}/{project['id']}/a/v.mp4", seconds, 640, 360)
+    timeline.init_timeline(project, f"uploads/{owner}/{project['id']}/a/v.mp4", seconds, 640, 360)
     return projects.get(owner, project["id"])
 
 
@@ -57,7 +60,7 @@ def _grade_jobs(api: TestClient) -> list[dict[str, Any]]:
 
 def test_a_rendering_segment_cannot_be_graded_split_or_trimmed(api: TestClient) -> None:
     project = _timeline_project(api)
-    original = segments.placed(project)[0].segment["id"]
+    original = timeline.placed(project)[0].segment["id"]
     first = api.post(f"/api/segment/{original}/color-grade", json={"brightness": 20})
     assert first.status_code == 200, first.text
     graded = first.json()["segment_id"]
@@ -76,7 +79,7 @@ def test_a_rendering_segment_cannot_be_graded_split_or_trimmed(api: TestClient) 
 
 def test_a_refused_grade_leaves_no_queued_job(api: TestClient) -> None:
     project = _timeline_project(api)
-    original = segments.placed(project)[0].segment["id"]
+    original = timeline.placed(project)[0].segment["id"]
     assert api.post(f"/api/segment/{original}/color-grade", json={"contrast": 10}).status_code == 200
     again = api.post(f"/api/segment/{original}/color-grade", json={"contrast": 10})
     assert again.status_code == 400 and "not on the timeline" in again.json()["detail"]
@@ -86,14 +89,14 @@ def test_a_refused_grade_leaves_no_queued_job(api: TestClient) -> None:
 def test_a_grade_that_loses_a_race_fails_its_job(api: TestClient, monkeypatch) -> None:
     """The timeline changes between the checks and the commit: 409, and the job says why."""
     project = _timeline_project(api)
-    original = segments.placed(project)[0].segment["id"]
-    real_replace = segments.replace
+    original = timeline.placed(project)[0].segment["id"]
+    real_replace = timeline.replace
 
     def split_first(owner: str, segment_id: str, replacement: dict) -> int:
-        segments.split(owner, segment_id, 5.0)  # another editor's commit lands first
+        timeline.split(owner, segment_id, 5.0)  # another editor's commit lands first
         return real_replace(owner, segment_id, replacement)
 
-    monkeypatch.setattr(segments, "replace", split_first)
+    monkeypatch.setattr(timeline, "replace", split_first)
     resp = api.post(f"/api/segment/{original}/color-grade", json={"contrast": 10})
     assert resp.status_code in (400, 409), resp.text
     [job] = _grade_jobs(api)
@@ -102,14 +105,14 @@ def test_a_grade_that_loses_a_race_fails_its_job(api: TestClient, monkeypatch) -
 
 def test_accepting_over_a_rendering_segment_is_refused(api: TestClient) -> None:
     project = _timeline_project(api)
-    original = segments.placed(project)[0].segment["id"]
+    original = timeline.placed(project)[0].segment["id"]
     assert api.post(f"/api/segment/{original}/color-grade", json={"saturation": 5}).status_code == 200
     project = projects.get(_user_id(api), project["id"])
     before = _timeline(api, project["id"])
-    variant = segments.new_segment(project, media_key="v.mp4", start_ts=0.0, end_ts=2.0,
+    variant = timeline.new_segment(project, media_key="v.mp4", start_ts=0.0, end_ts=2.0,
                                    source="variant", variant_id="var1")
-    with pytest.raises(segments.EditError, match="still rendering"):
-        segments.place_range(_user_id(api), project["id"], 1.0, 3.0, variant)
+    with pytest.raises(timeline.EditError, match="still rendering"):
+        timeline.place_range(_user_id(api), project["id"], 1.0, 3.0, variant)
     assert _timeline(api, project["id"]) == before
 
 
@@ -134,7 +137,7 @@ def test_a_huge_strip_is_refused_before_anything_overflows(api: TestClient) -> N
 
 def test_booleans_are_not_timestamps(api: TestClient) -> None:
     project = _timeline_project(api)
-    seg = segments.placed(project)[0].segment["id"]
+    seg = timeline.placed(project)[0].segment["id"]
     assert api.post(f"/api/segment/{seg}/split", json={"split_ts": True}).status_code == 422
     assert len(_timeline(api, project["id"])) == 1
 
@@ -173,7 +176,7 @@ def test_provider_keys_must_be_ascii(api: TestClient, header: str) -> None:
 
 
 def test_an_odd_last_event_id_replays_from_the_start(api: TestClient) -> None:
-    job = jobs.create(_user_id(api), "grade")
+    job = jobs.create(_user_id(api), "ingest")
     jobs.complete(job["id"], {"ok": True})
     resp = api.get(f"/api/progress/{job['id']}", headers={"Last-Event-ID": "\u00b2".encode("latin-1")})
     assert resp.status_code == 200
@@ -203,8 +206,10 @@ def test_named_errors_from_synchronous_routes_keep_their_meaning(aws_mock: None)
         assert crashed_resp.json() == {"detail": "Internal server error"}  # no internals
 
 
-def test_blank_names_are_refused(api: TestClient) -> None:
-    assert api.post("/api/project", json={"name": "   "}).status_code == 422
+def test_blank_required_names_are_refused_blank_optional_ones_are_absent(api: TestClient) -> None:
+    # A project's name is optional: blank (as a form sends it) means "not given".
+    unnamed = api.post("/api/project", json={"name": "   "})
+    assert unnamed.status_code == 201 and unnamed.json()["name"] == "Untitled project"
     named = api.post("/api/project", json={"name": "  Trip  "})
     assert named.status_code == 201 and named.json()["name"] == "Trip"
     assert api.post("/api/auth/register", json={"email": "b@example.com", "password": "password123",
@@ -227,7 +232,7 @@ def test_an_empty_project_upload_is_marked_failed(api: TestClient) -> None:
                         json={"file_name": "e.mp4", "content_type": "video/mp4"}).json()["asset_id"]
     asset = projects.get_asset(pid, asset_id)
     Blobs().put_bytes(asset["s3_key"], b"")
-    outcome = uploads.on_project_upload(asset["s3_key"], 0)
+    outcome = projects.on_upload(asset["s3_key"], 0)
     assert outcome["outcome"] == "failed"
     assert projects.get_asset(pid, asset_id)["status"] == projects.ASSET_FAILED
     assert projects.get_asset(pid, asset_id)["error"] == "the uploaded file is empty"
@@ -236,10 +241,10 @@ def test_an_empty_project_upload_is_marked_failed(api: TestClient) -> None:
 def test_an_empty_process_upload_fails_its_job(api: TestClient) -> None:
     made = api.post("/api/process/upload-url", json={"file_name": "e.mp4", "content_type": "video/mp4"})
     job_id = made.json()["job_id"]
-    key = blobs.process_upload_key(_user_id(api), job_id, "e.mp4")  # where upload_url points
+    key = clips_service.upload_key(jobs.get(job_id), "e.mp4")  # where upload_url points
     assert key.split("?")[0] in made.json()["upload_url"]
     Blobs().put_bytes(key, b"")
-    assert process.on_process_upload(key, 0)["outcome"] == "failed"
+    assert clips_service.on_upload(key, 0)["outcome"] == "failed"
     job = jobs.get(job_id)
     assert job["status"] == "failed" and job["error"] == "the uploaded file is empty"
 
@@ -253,7 +258,7 @@ def test_messages_name_a_presigned_object_by_its_file_name() -> None:
 
 def test_an_ai_edit_over_a_rendering_segment_is_refused_up_front(api: TestClient) -> None:
     project = _timeline_project(api)
-    original = segments.placed(project)[0].segment["id"]
+    original = timeline.placed(project)[0].segment["id"]
     assert api.post(f"/api/segment/{original}/color-grade", json={"gamma": 1.2}).status_code == 200
     resp = api.post("/api/ai/generate", json={
         "project_id": project["id"], "prompt": "blur", "start_ts": 1, "end_ts": 2,
@@ -273,7 +278,7 @@ def test_booleans_and_control_characters_are_refused(api: TestClient, path: str,
 
 def test_grades_take_numbers_not_booleans(api: TestClient) -> None:
     project = _timeline_project(api)
-    seg = segments.placed(project)[0].segment["id"]
+    seg = timeline.placed(project)[0].segment["id"]
     assert api.post(f"/api/segment/{seg}/color-grade", json={"brightness": True}).status_code == 422
     assert not _grade_jobs(api)
 

@@ -94,7 +94,7 @@ def _handler_file(logical: str) -> tuple[Path, str]:
 
 
 def test_the_template_has_both_kinds() -> None:
-    assert "ApiFunction" in IMAGE and "TranscribeFunction" in IMAGE
+    assert "ApiFunction" in IMAGE and "ClipsTranscribeFunction" in IMAGE
     assert sorted(ZIP) == ["CleanupFunction"]
 
 
@@ -140,7 +140,7 @@ def test_zip_functions_import_only_what_the_layer_installs(logical: str) -> None
 def test_the_closure_walk_sees_lazy_imports() -> None:
     """The walk must follow imports inside functions, or the zip check above proves nothing."""
     assert {"faster_whisper", "ctranslate2"} <= _third_party_closure(
-        ROOT / "functions" / "steps" / "transcribe" / "app.py")
+        ROOT / "functions" / "steps" / "clips" / "transcribe" / "app.py")
 
 
 def test_layer_pins_match_the_lock() -> None:
@@ -168,7 +168,7 @@ def test_image_functions_share_the_dockerfile() -> None:
 
 
 def test_the_image_entry_point_runs_reelforge_commands_for_batch(tmp_path: Path) -> None:
-    """The GPU Batch task's command ("reelforge step transcribe ...") reaches the CLI; the
+    """The GPU Batch task's command ("reelforge step clips/transcribe ...") reaches the CLI; the
     python3.11 the script calls is this interpreter here, the system one in the image."""
     wrapper = tmp_path / "python3.11"
     wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')

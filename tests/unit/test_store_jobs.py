@@ -77,4 +77,4 @@ def test_slot_of_a_finished_job_is_reclaimed(aws_mock: None) -> None:
     slots.acquire("process", crashed, 1)
     jobs.fail(crashed, "worker died")  # failed without releasing its slot
     assert slots.acquire("process", waiting, 1) == 0
-    assert slots.reclaim("process") == 0  # the new holder is running
+    assert slots.reclaim() == 0  # the new holder is running

@@ -14,7 +14,6 @@ from reelforge import aws
 from reelforge.settings import get_settings
 
 UPLOADS_PREFIX = "uploads/"
-PROCESS_UPLOADS_PREFIX = "process-uploads/"
 ARTIFACTS_PREFIX = "artifacts/"
 PREVIEWS_PREFIX = "previews/"  # short-lived preview frames (a bucket lifecycle rule expires them)
 
@@ -41,10 +40,6 @@ def safe_file_name(name: str, *, default: str = "file") -> str:
 
 def upload_key(owner: str, project_id: str, asset_id: str, file_name: str) -> str:
     return f"{UPLOADS_PREFIX}{owner}/{project_id}/{asset_id}/{file_name}"
-
-
-def process_upload_key(owner: str, job_id: str, file_name: str) -> str:
-    return f"{PROCESS_UPLOADS_PREFIX}{owner}/{job_id}/{file_name}"
 
 
 def job_prefix(job_id: str) -> str:

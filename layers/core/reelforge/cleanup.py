@@ -11,8 +11,6 @@ from reelforge import blobs, jobs, slots
 from reelforge.blobs import Blobs
 from reelforge.store import Keys, Table
 
-SLOT_KINDS = ("process",)
-
 
 def run_cleanup(now: float | None = None) -> dict[str, Any]:
     now = time.time() if now is None else now
@@ -24,14 +22,15 @@ def run_cleanup(now: float | None = None) -> dict[str, Any]:
         objects += delete_job(job, table=table, store=store)
         expired_jobs += 1
     objects += _sweep_orphans(table, store)
-    freed = sum(slots.reclaim(kind) for kind in SLOT_KINDS)
+    freed = slots.reclaim()
     return {"expired_jobs": expired_jobs, "deleted_objects": objects, "freed_slots": freed}
 
 
 def delete_job(job: dict[str, Any], *, table: Table, store: Blobs) -> int:
     """Delete a job's artifacts, its upload and its records; returns objects deleted."""
     removed = store.delete_prefix(blobs.job_prefix(job["id"]))
-    removed += store.delete_prefix(f"{blobs.PROCESS_UPLOADS_PREFIX}{job['owner']}/{job['id']}/")
+    if job.get(jobs.UPLOAD_PREFIX_FIELD):
+        removed += store.delete_prefix(job[jobs.UPLOAD_PREFIX_FIELD])
     for item in table.query_partition(Keys.job(job["id"])["PK"]):
         table.delete({"PK": item["PK"], "SK": item["SK"]})
     return removed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import secrets
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
                       help="use Gemini for moment selection (default: the local provider)")
 
     step = sub.add_parser("step", help="run one pipeline step (the GPU container's entry point)")
-    step.add_argument("name", choices=["transcribe"])
+    step.add_argument("name", help="SURFACE/STEP, e.g. clips/transcribe")
     step.add_argument("--job-id", required=True)
     step.add_argument("--video-key", required=True)
     step.add_argument("--options", default="{}")
@@ -53,18 +54,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "token":
         return _token_create(args.url, args.name, args.scopes)
     if args.command == "process":
-        from reelforge.local.demo import run_process
+        from reelforge.clips.demo import run_process
 
         return run_process(args.source, args.out, clips=args.clips, whisper_model=args.whisper_model,
                            gemini_key=args.gemini_key)
     if args.command == "step":
-        from reelforge.process import transcribe_step
-
-        out = transcribe_step({"job_id": args.job_id, "video_key": args.video_key,
-                               "options": json.loads(args.options)})
+        step = _step_function(args.name)
+        out = step({"job_id": args.job_id, "video_key": args.video_key,
+                    "options": json.loads(args.options)})
         print(json.dumps(out))
         return 0
     return 2
+
+
+def _step_function(name: str) -> Any:
+    """`surface/step` -> reelforge.<surface>.steps.<step>_step, the code its Lambda runs."""
+    surface, _, step = name.partition("/")
+    if not (surface.isidentifier() and step.isidentifier()):
+        raise SystemExit(f"reelforge step: expected SURFACE/STEP (e.g. clips/transcribe), got {name!r}")
+    try:
+        return getattr(importlib.import_module(f"reelforge.{surface}.steps"), f"{step}_step")
+    except (ImportError, AttributeError):
+        raise SystemExit(f"reelforge step: no step {name!r}") from None
 
 
 def start_local_stack(port: int = 0) -> tuple[Any, Any, str]:

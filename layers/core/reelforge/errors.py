@@ -29,3 +29,11 @@ class ProviderError(ReelforgeError):
 
 class UnsupportedPromptError(ReelforgeError):
     """The selected provider cannot do what the prompt asks."""
+
+
+class BadRequest(ReelforgeError):
+    """The request makes no sense for the resource as it is now (-> 400)."""
+
+
+class Conflict(ReelforgeError):
+    """The resource changed under this write; reload and retry (-> 409)."""

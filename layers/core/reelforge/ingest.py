@@ -15,6 +15,7 @@ import ipaddress
 import mimetypes
 import re
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -684,3 +685,18 @@ def _clean_ytdlp_message(text: str) -> str:
             text = text[: text.index(tail)]
     text = text.strip().rstrip(";")
     return text[:300]
+
+
+def fetch_to_bucket(url: str, key_prefix: str, on_progress: ProgressFn | None = None) -> str:
+    """Fetch `url` with the server's limits (MAX_FILE_SIZE_MB, INGEST_ALLOW_HOSTS) and store
+    it under `key_prefix` in the bucket; returns the object's key."""
+    from reelforge import blobs
+    from reelforge.settings import get_settings
+
+    s = get_settings()
+    policy = IngestPolicy(max_bytes=s.max_file_size_bytes, allow_hosts=frozenset(s.ingest_allow_host_list))
+    with tempfile.TemporaryDirectory(prefix="ingest-") as tmp:
+        fetched = fetch(url, Path(tmp), policy, on_progress=on_progress)
+        key = f"{key_prefix}{blobs.safe_file_name(fetched.path.name, default='source.mp4')}"
+        blobs.Blobs().put_file(key, fetched.path, fetched.content_type)
+    return key

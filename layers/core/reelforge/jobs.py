@@ -8,14 +8,17 @@ change appends an event (`JOB#<id>` / `EVENT#<seq>`) that the SSE endpoint strea
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any
 
 from reelforge.settings import get_settings
 from reelforge.store import ConditionFailed, Keys, NotFound, Table, epoch_in, new_id, now_iso
 
-JobKind = Literal["process", "edit", "export", "generate", "grade", "script"]
 QUEUED, RUNNING, COMPLETED, FAILED = "queued", "running", "completed", "failed"
 TERMINAL = frozenset({COMPLETED, FAILED})
+# A job whose input is uploaded names the S3 prefix of its upload here; the scheduled
+# cleanup deletes that prefix with the job.
+UPLOAD_PREFIX_FIELD = "upload_prefix"
 # A job that never finishes still disappears eventually.
 _ACTIVE_TTL_S = 7 * 24 * 3600
 _OPEN = "#status IN (:queued, :running)"
@@ -24,7 +27,7 @@ _OPEN_VALUES = {":queued": QUEUED, ":running": RUNNING}
 
 def create(
     owner: str,
-    kind: JobKind,
+    kind: str,
     *,
     project_id: str | None = None,
     params: dict[str, Any] | None = None,
@@ -58,6 +61,34 @@ def create(
     Table().put_new(item)
     _append_event(jid, 0, item)
     return item
+
+
+# --- presentation: each surface says how its kinds of job look to a client ---------------
+
+Presenter = Callable[[dict[str, Any]], dict[str, Any]]
+_presenters: dict[str, Presenter] = {}
+
+
+def presents(*kinds: str) -> Callable[[Presenter], Presenter]:
+    """Register the decorated function as the presenter of these job kinds.
+
+    A presenter returns the kind's own fields of a job view (fresh presigned URLs for its
+    artifacts, a grade's graded_url...); the job routes add them to the shared fields."""
+
+    def register(fn: Presenter) -> Presenter:
+        for kind in kinds:
+            _presenters[kind] = fn
+        return fn
+
+    return register
+
+
+def present(job: dict[str, Any]) -> dict[str, Any]:
+    """The kind's own fields of `job`; a kind without a presenter shows its finished result."""
+    presenter = _presenters.get(job["kind"])
+    if presenter is not None:
+        return presenter(job)
+    return {"result": job.get("result")} if job["status"] == COMPLETED else {}
 
 
 def get(job_id: str, owner: str | None = None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Domain models shared by the media code, the AI providers and the steps."""
+"""Media models shared by the toolkit (media/) and every surface."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ class Word(BaseModel):
     probability: float = 1.0
 
 
-class Segment(BaseModel):
+class TranscriptSegment(BaseModel):
+    """One stretch of speech (a Whisper segment), not a timeline segment."""
+
     start: float
     end: float
     text: str
@@ -40,7 +42,7 @@ class Transcript(BaseModel):
     language: str
     language_probability: float = 1.0
     duration: float
-    segments: list[Segment] = Field(default_factory=list)
+    segments: list[TranscriptSegment] = Field(default_factory=list)
     model: str = ""
 
     def words(self) -> list[Word]:
@@ -54,19 +56,3 @@ class Transcript(BaseModel):
 class Scene(BaseModel):
     start: float
     end: float
-
-
-class Moment(BaseModel):
-    """A clip candidate chosen by a moment-selection provider."""
-
-    start: float
-    end: float
-    title: str
-    hook: str
-    score: int = Field(ge=0, le=100)
-    reason: str
-    text: str = ""
-
-    @property
-    def duration(self) -> float:
-        return self.end - self.start

@@ -7,6 +7,8 @@ job that crashed without releasing its slot cannot block the queue forever.
 
 from __future__ import annotations
 
+from boto3.dynamodb.conditions import Attr
+
 from reelforge import jobs
 from reelforge.errors import ReelforgeError
 from reelforge.store import ConditionFailed, Keys, NotFound, Table, now_iso
@@ -46,11 +48,11 @@ def release(kind: str, job_id: str) -> None:
             _delete_if_held(table, item, job_id)
 
 
-def reclaim(kind: str) -> int:
-    """Free slots whose job has finished or disappeared; returns how many."""
+def reclaim() -> int:
+    """Free slots (of every kind) whose job has finished or disappeared; returns how many."""
     table = Table()
     freed = 0
-    for item in table.query_partition(f"SLOTS#{kind}"):
+    for item in table.scan(FilterExpression=Attr("type").eq("slot")):
         if _holder_finished(item["job_id"]):
             freed += _delete_if_held(table, item, item["job_id"])
     return freed

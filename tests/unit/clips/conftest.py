@@ -1,24 +1,13 @@
-"""Fixtures for the AI provider tests: synthetic transcripts and the fake Gemini server."""
+"""Fixtures for the clips tests: synthetic transcripts and the rules every selection keeps."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
-# tests/conftest.py (another module's) will put tests/ on sys.path; until then, do it here
-# so `from fakes.fake_gemini import FakeGemini` works.
-_TESTS = str(Path(__file__).resolve().parents[2])
-if _TESTS not in sys.path:
-    sys.path.insert(0, _TESTS)
-
-from fakes.fake_gemini import FakeGemini  # noqa: E402
-
-from reelforge.models import Moment, Scene, Segment, Transcript, Word  # noqa: E402
-
-GEMINI_TEST_KEY = "AIzaTEST-not-a-real-key-0123456789"
+from reelforge.clips.moments.base import Moment
+from reelforge.models import Scene, Transcript, TranscriptSegment, Word
 
 
 def build_transcript(
@@ -31,7 +20,7 @@ def build_transcript(
     language: str = "en",
 ) -> Transcript:
     """One segment per sentence, words of ``word_s`` seconds at 2.5 words/s by default."""
-    segments: list[Segment] = []
+    segments: list[TranscriptSegment] = []
     t = start
     for sentence in sentences:
         words: list[Word] = []
@@ -40,7 +29,7 @@ def build_transcript(
             t += word_s + word_gap
         t += sentence_gap - word_gap
         segments.append(
-            Segment(start=words[0].start, end=words[-1].end, text=" " + sentence, words=words)
+            TranscriptSegment(start=words[0].start, end=words[-1].end, text=" " + sentence, words=words)
         )
     end = segments[-1].end if segments else start
     return Transcript(language=language, duration=end, segments=segments)
@@ -91,9 +80,3 @@ def make_transcript() -> Callable[..., Transcript]:
 @pytest.fixture
 def check_clips() -> Callable[..., None]:
     return assert_valid_clips
-
-
-@pytest.fixture
-def fake_gemini() -> Iterator[FakeGemini]:
-    with FakeGemini(api_key=GEMINI_TEST_KEY) as fake:
-        yield fake

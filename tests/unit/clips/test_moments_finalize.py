@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from reelforge.ai.moments import MomentRequest, MomentSelection, finalize, select_moments
-from reelforge.models import Moment, Scene, Segment, Transcript
+from reelforge.clips.moments.base import Moment
+from reelforge.clips.moments.select import MomentRequest, MomentSelection, finalize, select_moments
+from reelforge.models import Scene, Transcript, TranscriptSegment
 
 # 40 sentences of 10 words: sentence k spans [4.5k, 4.5k + 3.9], pauses of 0.6 s between.
 SENTENCES = [f"This is sentence {k} and it has ten words here." for k in range(40)]
@@ -202,8 +203,8 @@ def test_segments_without_word_timings_get_spread_words():
         language="en",
         duration=40,
         segments=[
-            Segment(start=0, end=12, text="First part of the talk is here. It goes on."),
-            Segment(start=13, end=30, text="Second part comes next and it ends now."),
+            TranscriptSegment(start=0, end=12, text="First part of the talk is here. It goes on."),
+            TranscriptSegment(start=13, end=30, text="Second part comes next and it ends now."),
         ],
     )
     [m] = finalize([candidate(0, 29)], transcript, [], 40.0, MomentRequest())

@@ -8,9 +8,9 @@ import socket
 import pytest
 from fakes.fake_gemini import FakeResponse, generate_content_body
 
-from reelforge.ai.gemini import GeminiMomentProvider, build_prompt
-from reelforge.ai.moments import MomentRequest, Timeline, select_moments
-from reelforge.ai.registry import moment_provider
+from reelforge.clips.moments.gemini import GeminiMomentProvider, build_prompt
+from reelforge.clips.moments.registry import moment_provider
+from reelforge.clips.moments.select import MomentRequest, Timeline, select_moments
 from reelforge.errors import ProviderError, TransientError
 from reelforge.models import Scene, Transcript
 

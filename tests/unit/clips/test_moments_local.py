@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reelforge.ai.local import LocalMomentProvider
-from reelforge.ai.moments import MomentRequest, select_moments
+from reelforge.clips.moments.local import LocalMomentProvider
+from reelforge.clips.moments.select import MomentRequest, select_moments
 from reelforge.models import Scene, Transcript
 
 HOOKS = [

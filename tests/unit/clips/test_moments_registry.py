@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from reelforge.ai.base import MomentProvider
-from reelforge.ai.gemini import GeminiMomentProvider
-from reelforge.ai.local import LocalMomentProvider
-from reelforge.ai.registry import MOMENT_PROVIDERS, moment_provider
+from reelforge.clips.moments.base import MomentProvider
+from reelforge.clips.moments.gemini import GeminiMomentProvider
+from reelforge.clips.moments.local import LocalMomentProvider
+from reelforge.clips.moments.registry import MOMENT_PROVIDERS, moment_provider
 from reelforge.errors import ProviderError
 
 

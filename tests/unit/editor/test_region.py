@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from reelforge.ai import region
-from reelforge.ai.region import (
+from reelforge.editor.region import render as region
+from reelforge.editor.region.gemini import GeminiRegionProvider
+from reelforge.editor.region.render import (
     BoundingBox,
     LocalRegionProvider,
     RegionIntent,
@@ -23,7 +24,6 @@ from reelforge.ai.region import (
     render_variants,
     zoom_window,
 )
-from reelforge.ai.region_gemini import GeminiRegionProvider
 from reelforge.errors import (
     MediaProcessingError,
     ProviderError,

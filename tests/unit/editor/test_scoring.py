@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from reelforge.ai.region import BoundingBox, parse_intent, render_variants
-from reelforge.ai.scoring import (
+from reelforge.editor.region.render import BoundingBox, parse_intent, render_variants
+from reelforge.editor.scoring import (
     RegionMetrics,
     VariantScore,
     measure_variant,

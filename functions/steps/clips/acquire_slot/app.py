@@ -1,6 +1,6 @@
-"""Step `acquire_slot` of the process state machine (logic in reelforge.process.acquire_slot)."""
+"""Step `acquire_slot` of the clips surface's state machine (logic in reelforge.clips.steps.acquire_slot_step)."""
 
-from reelforge.process import acquire_slot
-from reelforge.steps import lambda_step
+from reelforge.clips.steps import acquire_slot_step
+from reelforge.workflow import lambda_step
 
-handler = lambda_step(acquire_slot)
+handler = lambda_step(acquire_slot_step)

@@ -1,6 +1,6 @@
-"""Step `detect_scenes` of the process state machine (logic in reelforge.process.detect_scenes_step)."""
+"""Step `detect_scenes` of the clips surface's state machine (logic in reelforge.clips.steps.detect_scenes_step)."""
 
-from reelforge.process import detect_scenes_step
-from reelforge.steps import lambda_step
+from reelforge.clips.steps import detect_scenes_step
+from reelforge.workflow import lambda_step
 
 handler = lambda_step(detect_scenes_step)

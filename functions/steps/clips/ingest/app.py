@@ -1,6 +1,6 @@
-"""Step `ingest` of the process state machine (logic in reelforge.process.ingest)."""
+"""Step `ingest` of the clips surface's state machine (logic in reelforge.clips.steps.ingest_step)."""
 
-from reelforge.process import ingest
-from reelforge.steps import lambda_step
+from reelforge.clips.steps import ingest_step
+from reelforge.workflow import lambda_step
 
-handler = lambda_step(ingest)
+handler = lambda_step(ingest_step)

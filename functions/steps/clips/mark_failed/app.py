@@ -1,6 +1,6 @@
-"""Step `mark_failed` of the process state machine (logic in reelforge.process.mark_failed)."""
+"""Step `mark_failed` of the clips surface's state machine (logic in reelforge.clips.steps.mark_failed_step)."""
 
-from reelforge.process import mark_failed
-from reelforge.steps import lambda_step
+from reelforge.clips.steps import mark_failed_step
+from reelforge.workflow import lambda_step
 
-handler = lambda_step(mark_failed)
+handler = lambda_step(mark_failed_step)

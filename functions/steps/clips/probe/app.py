@@ -1,6 +1,6 @@
-"""Step `probe` of the process state machine (logic in reelforge.process.probe_step)."""
+"""Step `probe` of the clips surface's state machine (logic in reelforge.clips.steps.probe_step)."""
 
-from reelforge.process import probe_step
-from reelforge.steps import lambda_step
+from reelforge.clips.steps import probe_step
+from reelforge.workflow import lambda_step
 
 handler = lambda_step(probe_step)

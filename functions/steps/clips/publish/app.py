@@ -1,6 +1,6 @@
-"""Step `publish` of the process state machine (logic in reelforge.process.publish)."""
+"""Step `publish` of the clips surface's state machine (logic in reelforge.clips.steps.publish_step)."""
 
-from reelforge.process import publish
-from reelforge.steps import lambda_step
+from reelforge.clips.steps import publish_step
+from reelforge.workflow import lambda_step
 
-handler = lambda_step(publish)
+handler = lambda_step(publish_step)

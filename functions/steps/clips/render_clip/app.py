@@ -1,6 +1,6 @@
-"""Step `render_clip` of the process state machine (logic in reelforge.process.render_clip_step)."""
+"""Step `render_clip` of the clips surface's state machine (logic in reelforge.clips.steps.render_clip_step)."""
 
-from reelforge.process import render_clip_step
-from reelforge.steps import lambda_step
+from reelforge.clips.steps import render_clip_step
+from reelforge.workflow import lambda_step
 
 handler = lambda_step(render_clip_step)

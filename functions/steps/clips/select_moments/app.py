@@ -1,6 +1,6 @@
-"""Step `select_moments` of the process state machine (logic in reelforge.process.select_moments_step)."""
+"""Step `select_moments` of the clips surface's state machine (logic in reelforge.clips.steps.select_moments_step)."""
 
-from reelforge.process import select_moments_step
-from reelforge.steps import lambda_step
+from reelforge.clips.steps import select_moments_step
+from reelforge.workflow import lambda_step
 
 handler = lambda_step(select_moments_step)

@@ -1,6 +1,6 @@
-"""Step `transcribe` of the process state machine (logic in reelforge.process.transcribe_step)."""
+"""Step `transcribe` of the clips surface's state machine (logic in reelforge.clips.steps.transcribe_step)."""
 
-from reelforge.process import transcribe_step
-from reelforge.steps import lambda_step
+from reelforge.clips.steps import transcribe_step
+from reelforge.workflow import lambda_step
 
 handler = lambda_step(transcribe_step)

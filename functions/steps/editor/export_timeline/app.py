@@ -1,6 +1,6 @@
-"""Step `export_timeline` of the edit/export state machines (logic in reelforge.editing.export_step)."""
+"""Step `export_timeline` of the editor surface's state machines (logic in reelforge.editor.steps.export_timeline_step)."""
 
-from reelforge.editing import export_step
-from reelforge.steps import lambda_step
+from reelforge.editor.steps import export_timeline_step
+from reelforge.workflow import lambda_step
 
-handler = lambda_step(export_step)
+handler = lambda_step(export_timeline_step)

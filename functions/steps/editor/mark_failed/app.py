@@ -1,6 +1,6 @@
-"""Step `mark_edit_failed` of the edit/export state machines (logic in reelforge.editing.mark_edit_failed)."""
+"""Step `mark_failed` of the editor surface's state machines (logic in reelforge.editor.steps.mark_failed_step)."""
 
-from reelforge.editing import mark_edit_failed
-from reelforge.steps import lambda_step
+from reelforge.editor.steps import mark_failed_step
+from reelforge.workflow import lambda_step
 
-handler = lambda_step(mark_edit_failed)
+handler = lambda_step(mark_failed_step)

@@ -1,6 +1,6 @@
-"""Step `prepare_region_edit` of the edit/export state machines (logic in reelforge.editing.prepare_region_edit_step)."""
+"""Step `prepare_region_edit` of the editor surface's state machines (logic in reelforge.editor.steps.prepare_region_edit_step)."""
 
-from reelforge.editing import prepare_region_edit_step
-from reelforge.steps import lambda_step
+from reelforge.editor.steps import prepare_region_edit_step
+from reelforge.workflow import lambda_step
 
 handler = lambda_step(prepare_region_edit_step)

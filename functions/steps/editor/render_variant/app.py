@@ -1,6 +1,6 @@
-"""Step `render_variant` of the edit/export state machines (logic in reelforge.editing.render_variant_step)."""
+"""Step `render_variant` of the editor surface's state machines (logic in reelforge.editor.steps.render_variant_step)."""
 
-from reelforge.editing import render_variant_step
-from reelforge.steps import lambda_step
+from reelforge.editor.steps import render_variant_step
+from reelforge.workflow import lambda_step
 
 handler = lambda_step(render_variant_step)

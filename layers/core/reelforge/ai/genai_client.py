@@ -1,6 +1,6 @@
 """The google-genai plumbing every Gemini provider shares: client, error mapping, JSON retry.
 
-Used by the moment (``reelforge.ai.gemini``), region-edit and scoring providers, so none of
+Used by the moment (``reelforge.clips.moments.gemini``), region-edit and scoring providers, so none of
 them grows its own copy:
 
 - the client pins ``api_version`` v1beta (structured output is documented there) and keeps

@@ -9,17 +9,14 @@ from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from reelforge import __version__, segments
-from reelforge.api import (
-    routes_auth,
-    routes_editor,
-    routes_jobs,
-    routes_process,
-    routes_projects,
-    routes_system,
-)
+from reelforge import __version__
+from reelforge.api import routes_auth, routes_jobs, routes_system
 from reelforge.api.body_limit import BodyLimit
+from reelforge.clips import router as clips
+from reelforge.editor import router as editor
 from reelforge.errors import (
+    BadRequest,
+    Conflict,
     IngestError,
     InvalidMediaError,
     ProviderError,
@@ -27,12 +24,20 @@ from reelforge.errors import (
     TransientError,
     UnsupportedPromptError,
 )
+from reelforge.projects import router as projects
 from reelforge.settings import get_settings
 from reelforge.store import NotFound
+
+# WIRING: every surface's routes. Importing a surface's router also registers its job
+# presenters, upload handlers and project fields (see jobs.presents, uploads.handles).
+ROUTERS = (routes_system.router, routes_auth.router, routes_jobs.router, projects.router,
+           clips.router, editor.router)
 
 # Our named errors carry messages meant for the user; in a synchronous route they become
 # these statuses (the first matching class in this order wins) instead of a bare 500.
 _ERROR_STATUS: tuple[tuple[type[ReelforgeError], int], ...] = (
+    (BadRequest, 400),
+    (Conflict, 409),
     (InvalidMediaError, 422),
     (IngestError, 400),
     (UnsupportedPromptError, 400),
@@ -73,8 +78,7 @@ def create_app() -> FastAPI:
         allow_headers=["*"],
         expose_headers=["content-type", "accept-ranges", "content-length", "content-range"],
     )
-    for router in (routes_system.router, routes_auth.router, routes_projects.router,
-                   routes_jobs.router, routes_process.router, routes_editor.router):
+    for router in ROUTERS:
         app.include_router(router)
     _install_error_handlers(app)
     return app
@@ -92,14 +96,6 @@ def _install_error_handlers(app: FastAPI) -> None:
                 "errors": [{"loc": e.get("loc"), "msg": e.get("msg"), "type": e.get("type")}
                            for e in errors]}
         return JSONResponse(status_code=422, content=body)
-
-    @app.exception_handler(segments.EditError)
-    async def _edit_error(_: Request, exc: segments.EditError) -> JSONResponse:
-        return JSONResponse(status_code=400, content={"detail": str(exc)})
-
-    @app.exception_handler(segments.Conflict)
-    async def _conflict(_: Request, exc: segments.Conflict) -> JSONResponse:
-        return JSONResponse(status_code=409, content={"detail": str(exc)})
 
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:

@@ -9,9 +9,6 @@ from fastapi import Depends, HTTPException, Request
 from reelforge import auth
 from reelforge.auth import Principal
 
-# For names users give things (projects, accounts, tokens): printable text only.
-NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
-
 
 def current_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")

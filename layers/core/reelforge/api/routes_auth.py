@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response
-from pydantic import BaseModel, EmailStr, Field, StrictInt, StringConstraints, field_validator
+from pydantic import BaseModel, EmailStr, Field, StrictInt, field_validator
 
 from reelforge import auth
-from reelforge.api.deps import NO_CONTROL_CHARACTERS, current_principal
+from reelforge.api.deps import current_principal
 from reelforge.auth import Principal
+from reelforge.fields import name_field
 from reelforge.store import Keys, NotFound, Table
 
 router = APIRouter(prefix="/api", tags=["auth"])
 
 
-# Display names: surrounding whitespace dropped before the length check, so "   " is
-# refused; no control characters.
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
-                                        pattern=NO_CONTROL_CHARACTERS)]
+Name = name_field(100)
 
 
 class RegisterBody(BaseModel):

@@ -1,4 +1,7 @@
-"""Job status in the seeds' shapes (/api/job, /api/status), SSE progress, AI timeline."""
+"""Job status in the seeds' shapes (/api/job, /api/status), SSE progress, AI timeline.
+
+Shared by every surface: a job's own fields come from the presenter its surface registered
+(`jobs.presents`), so nothing here knows a kind of job."""
 
 from __future__ import annotations
 
@@ -11,10 +14,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 
-from reelforge import editing, jobs
+from reelforge import jobs
 from reelforge.api.deps import require
 from reelforge.auth import Principal
-from reelforge.blobs import Blobs
 from reelforge.store import NotFound
 
 router = APIRouter(prefix="/api", tags=["jobs"])
@@ -23,7 +25,6 @@ _SEED000_STATUS = {"queued": "pending"}
 
 def status_view(job: dict[str, Any]) -> dict[str, Any]:
     """The /api/status shape: seed 002's fields plus seed 003's progress/message/timestamp."""
-    result = job.get("result") or {}
     view = {
         "job_id": job["id"],
         "kind": job["kind"],
@@ -36,7 +37,7 @@ def status_view(job: dict[str, Any]) -> dict[str, Any]:
         "created_at": job.get("createdAt"),
     }
     if job["status"] == jobs.COMPLETED:
-        view.update(_presented_result(job["kind"], result))
+        view.update(jobs.present(job))
     return view
 
 
@@ -50,28 +51,9 @@ def job_view(job: dict[str, Any]) -> dict[str, Any]:
         "progress": round(100 * float(job.get("progress") or 0)),
         "stage": job.get("stage"),
         "error": job.get("error"),
-        "variants": editing.variant_views(job) if job["kind"] == "edit" else [],
-        **_job_extras(job),
+        "variants": [],
+        **jobs.present(job),  # the owning surface's fields (see jobs.presents)
     }
-
-
-def _job_extras(job: dict[str, Any]) -> dict[str, Any]:
-    """Kind-specific fields: a grade job's graded_url, a finished job's presented result."""
-    if job["kind"] == "grade" and job["status"] == jobs.COMPLETED:
-        return {"segment_id": job["result"]["segment_id"],
-                "graded_url": Blobs().presign_get(job["result"]["media_key"])}
-    if job["kind"] == "process" and job["status"] == jobs.COMPLETED:
-        return _presented_result("process", job["result"])
-    return {}
-
-
-def _presented_result(kind: str, result: dict[str, Any]) -> dict[str, Any]:
-    """Fresh presigned URLs for a finished job's artifacts (they expire; the keys don't)."""
-    if kind == "process":
-        from reelforge.process import present_clips
-
-        return present_clips(result)
-    return {"result": result}
 
 
 @router.get("/job/{job_id}")

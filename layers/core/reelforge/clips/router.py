@@ -7,36 +7,34 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from reelforge import blobs, process
+from reelforge import blobs
 from reelforge.api.deps import provider_key, require
-from reelforge.api.routes_projects import UploadBody
 from reelforge.api.streaming_form import read_form
 from reelforge.api.urls import check_url
 from reelforge.auth import Principal
 from reelforge.blobs import Blobs
-from reelforge.process import ProcessOptions, Source
+from reelforge.clips import service
+from reelforge.clips.schemas import (
+    ProcessOptions,
+    ProcessUploadBody,
+    ProcessUrlBody,
+    ProviderChoice,
+    Source,
+)
 from reelforge.settings import get_settings
 
 router = APIRouter(prefix="/api", tags=["clips"])
 _OPTION_FIELDS = set(ProcessOptions.model_fields)
 
 
-class ProcessUrlBody(ProcessOptions):
-    url: str | None = Field(default=None, max_length=4096, description="YouTube or direct video link")
-
-
-class ProcessUploadBody(UploadBody, ProcessOptions):
-    pass
-
-
-def _provider(x_gemini_key: str | None) -> process.ProviderChoice:
+def _provider(x_gemini_key: str | None) -> ProviderChoice:
     key = provider_key(x_gemini_key, "X-Gemini-Key")
     if key is None and get_settings().require_gemini_key:
         raise HTTPException(400, "Missing X-Gemini-Key header")
-    return process.choose_provider(key)
+    return service.choose_provider(key)
 
 
 @router.post("/process")
@@ -65,24 +63,24 @@ async def submit(
 
 
 def _submit_url(owner: str, url: str, options: ProcessOptions,
-                provider: process.ProviderChoice) -> dict[str, Any]:
+                provider: ProviderChoice) -> dict[str, Any]:
     """Blocking (a DNS lookup for the SSRF check, DynamoDB, Step Functions): run it off the
     event loop, or one slow request stalls every other one on this server."""
     check_url(url)
-    job = process.create_job(owner, options, provider, Source(kind="url", url=url))
+    job = service.create_job(owner, options, provider, Source(kind="url", url=url))
     return {"job_id": job["id"], "status": "queued"}
 
 
-def _submit_file(owner: str, options: ProcessOptions, provider: process.ProviderChoice,
+def _submit_file(owner: str, options: ProcessOptions, provider: ProviderChoice,
                  name: str, path: Path, content_type: str | None) -> dict[str, Any]:
     """Blocking like _submit_url, and the S3 upload of a file of up to MAX_FILE_SIZE_MB."""
-    job = process.create_job(owner, options, provider, None, file_name=name)
+    job = service.create_job(owner, options, provider, None, file_name=name)
     # The S3 trigger on process-uploads/ starts the workflow, as for presigned uploads.
-    Blobs().put_file(blobs.process_upload_key(owner, job["id"], name), path, content_type)
+    Blobs().put_file(service.upload_key(job, name), path, content_type)
     return {"job_id": job["id"], "status": "queued"}
 
 
-async def _submit_multipart(request: Request, p: Principal, provider: process.ProviderChoice) -> dict:
+async def _submit_multipart(request: Request, p: Principal, provider: ProviderChoice) -> dict:
     limit = get_settings().max_file_size_bytes
     with tempfile.TemporaryDirectory(prefix="process-upload-") as tmp:
         form = await read_form(request, Path(tmp), file_field="file", max_file_bytes=limit)
@@ -115,8 +113,8 @@ def presign_process_upload(
     provider = _provider(x_gemini_key)
     name = blobs.safe_file_name(body.file_name, default="upload.mp4")
     options = ProcessOptions(**body.model_dump(include=_OPTION_FIELDS))
-    job = process.create_job(p.user_id, options, provider, None, file_name=name)
-    url = Blobs().presign_put(blobs.process_upload_key(p.user_id, job["id"], name), body.content_type)
+    job = service.create_job(p.user_id, options, provider, None, file_name=name)
+    url = Blobs().presign_put(service.upload_key(job, name), body.content_type)
     return {"job_id": job["id"], "status": "queued", "upload_url": url, "method": "PUT",
             "headers": {"Content-Type": body.content_type}}
 

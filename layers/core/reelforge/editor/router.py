@@ -2,77 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query
-from pydantic import (
-    AllowInfNan,
-    BaseModel,
-    Field,
-    Strict,
-    StrictInt,
-    ValidationError,
-    model_validator,
-)
+from pydantic import ValidationError
 
-from reelforge import editing, jobs, segments
+from reelforge import jobs
 from reelforge.api.deps import provider_key, require
 from reelforge.auth import Principal
+from reelforge.editor import service, timeline
+from reelforge.editor.schemas import (
+    ExportBody,
+    FrameBody,
+    GenerateBody,
+    SplitBody,
+    StripBody,
+    TrimBody,
+)
 from reelforge.media.grade import GradeParams
 from reelforge.settings import get_settings
 
 router = APIRouter(prefix="/api", tags=["editor"])
-
-# Timeline seconds and pixels: a JSON number, finite; not a bool or a numeric string.
-Number = Annotated[float, Strict(), AllowInfNan(False)]
-
-
-class SplitBody(BaseModel):
-    split_ts: Number
-
-
-class TrimBody(BaseModel):
-    new_start_ts: Number = Field(ge=0)
-    new_end_ts: Number = Field(gt=0)
-
-
-class FrameBody(BaseModel):
-    ts: Number = Field(ge=0)
-
-
-class StripBody(BaseModel):
-    start: Number = Field(ge=0)
-    end: Number = Field(ge=0)
-    fps: Number = Field(default=1.0, gt=0, le=30)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> StripBody:
-        if self.end < self.start:
-            raise ValueError("end must not be before start")
-        return self
-
-
-class BoxBody(BaseModel):
-    """Pixels of the project's video frame, from its top-left corner."""
-
-    x: Number = Field(ge=0)
-    y: Number = Field(ge=0)
-    width: Number = Field(gt=0)
-    height: Number = Field(gt=0)
-
-
-class GenerateBody(BaseModel):
-    project_id: str = Field(min_length=1, max_length=64)
-    prompt: str = Field(min_length=1, max_length=2000)
-    start_ts: Number = Field(ge=0)
-    end_ts: Number = Field(gt=0)
-    bounding_box: BoxBody
-    variants: StrictInt = Field(default=3, ge=1, le=3)
-
-
-class ExportBody(BaseModel):
-    project_id: str = Field(min_length=1, max_length=64)
-    format: Literal["mp4"] = "mp4"
 
 
 # --- segments ------------------------------------------------------------------------------
@@ -80,18 +30,18 @@ class ExportBody(BaseModel):
 
 @router.post("/segment/{segment_id}/split")
 def split(segment_id: str, body: SplitBody, p: Principal = Depends(require("projects:write"))) -> dict:
-    left, right = segments.split(p.user_id, segment_id, body.split_ts)
+    left, right = timeline.split(p.user_id, segment_id, body.split_ts)
     return {"left": left, "right": right}
 
 
 @router.post("/segment/{segment_id}/trim")
 def trim(segment_id: str, body: TrimBody, p: Principal = Depends(require("projects:write"))) -> dict:
-    return segments.trim(p.user_id, segment_id, body.new_start_ts, body.new_end_ts)
+    return timeline.trim(p.user_id, segment_id, body.new_start_ts, body.new_end_ts)
 
 
 @router.delete("/segment/{segment_id}")
 def delete_segment(segment_id: str, p: Principal = Depends(require("projects:write"))) -> dict:
-    segments.delete(p.user_id, segment_id)
+    timeline.delete(p.user_id, segment_id)
     return {"deleted": True}
 
 
@@ -99,12 +49,12 @@ def delete_segment(segment_id: str, p: Principal = Depends(require("projects:wri
 def color_grade(segment_id: str, body: GradeParams, p: Principal = Depends(require("projects:write"))) -> dict:
     """The graded segment takes the original's place at once with `status: rendering`;
     its `url` (and this job's `graded_url` via GET /api/job/{job_id}) is set when ready."""
-    return editing.submit_grade(p.user_id, segment_id, body)
+    return service.submit_grade(p.user_id, segment_id, body)
 
 
 @router.post("/segment/{segment_id}/grade-preview")
 def grade_preview(segment_id: str, body: GradeParams, p: Principal = Depends(require("projects:read"))) -> dict:
-    return editing.grade_preview(p.user_id, segment_id, body)
+    return service.grade_preview(p.user_id, segment_id, body)
 
 
 # --- previews --------------------------------------------------------------------------------
@@ -112,12 +62,12 @@ def grade_preview(segment_id: str, body: GradeParams, p: Principal = Depends(req
 
 @router.post("/project/{project_id}/preview/frame")
 def preview_frame(project_id: str, body: FrameBody, p: Principal = Depends(require("projects:read"))) -> dict:
-    return editing.preview_frame(p.user_id, project_id, body.ts)
+    return service.preview_frame(p.user_id, project_id, body.ts)
 
 
 @router.post("/project/{project_id}/preview/strip")
 def preview_strip(project_id: str, body: StripBody, p: Principal = Depends(require("projects:read"))) -> dict:
-    return editing.preview_strip(p.user_id, project_id, body.start, body.end, body.fps)
+    return service.preview_strip(p.user_id, project_id, body.start, body.end, body.fps)
 
 
 # --- AI region edits and variants -----------------------------------------------------------
@@ -140,20 +90,20 @@ def ai_generate(
 ) -> dict[str, Any]:
     """Start an AI region edit: `variants` renders of [start_ts, end_ts] (timeline seconds)
     with the prompt applied inside `bounding_box` (pixels of the project's frame)."""
-    from reelforge.ai.region import BoundingBox
+    from reelforge.editor.region.render import BoundingBox
 
     provider, key = _provider(x_api_key, x_video_provider)
     try:
         box = BoundingBox(**body.bounding_box.model_dump())
     except ValidationError as exc:
         raise HTTPException(400, f"bounding_box: {exc.errors()[0]['msg']}") from exc
-    job = editing.submit_region_edit(p.user_id, body, box, provider, key)
+    job = service.submit_region_edit(p.user_id, body, box, provider, key)
     return {"job_id": job["id"], "id": job["id"], "project_id": body.project_id, "status": "pending"}
 
 
 @router.post("/variant/{variant_id}/accept")
 def accept_variant(variant_id: str, p: Principal = Depends(require("projects:write"))) -> dict:
-    return editing.accept_variant(p.user_id, variant_id)
+    return service.accept_variant(p.user_id, variant_id)
 
 
 @router.get("/variant/{variant_id}/score")
@@ -163,36 +113,8 @@ def score_variant(
     p: Principal = Depends(require("ai:analyze")),
     x_api_key: str | None = Header(default=None),
 ) -> dict:
-    return editing.score_variant(p.user_id, variant_id, compare_to,
+    return service.score_variant(p.user_id, variant_id, compare_to,
                                  provider_key(x_api_key, "x-api-key"))
-
-
-@router.get("/ai/health")
-def ai_health(
-    p: Principal = Depends(require("jobs:read")),
-    x_api_key: str | None = Header(default=None),
-    x_gemini_key: str | None = Header(default=None),
-) -> dict[str, Any]:
-    """Which providers are configured, and whether Gemini answers with the key this request
-    carries (x-api-key or X-Gemini-Key) or, without one, the server's GEMINI_API_KEY."""
-    from reelforge.ai.health import gemini_reachability
-
-    s = get_settings()
-    server_key = s.gemini_api_key.get_secret_value() if s.gemini_api_key else None
-    key = (provider_key(x_api_key, "x-api-key") or provider_key(x_gemini_key, "X-Gemini-Key")
-           or server_key)
-    gemini = gemini_reachability(key, model=s.gemini_model, base_url=s.gemini_base_url)
-    return {
-        "default_provider": s.ai_provider,
-        "providers": {
-            "local": {"configured": True, "reachable": True,
-                      "capabilities": ["moment selection", "region edits", "variant scoring"]},
-            "gemini": {"configured": bool(server_key), "per_request_key": True,
-                       "model": s.gemini_model,
-                       "capabilities": ["moment selection", "region edits", "variant scoring"],
-                       **gemini},
-        },
-    }
 
 
 # --- export --------------------------------------------------------------------------------------
@@ -200,7 +122,7 @@ def ai_health(
 
 @router.post("/export")
 def export(body: ExportBody, p: Principal = Depends(require("projects:write"))) -> dict[str, Any]:
-    job = editing.submit_export(p.user_id, body.project_id)
+    job = service.submit_export(p.user_id, body.project_id)
     return {"export_job_id": job["id"], "status": "pending",
             "message": "Export job created — check status with get_export_status"}
 
@@ -210,4 +132,4 @@ def export_status(export_job_id: str, p: Principal = Depends(require("projects:r
     job = jobs.get(export_job_id, p.user_id)
     if job["kind"] != "export":
         raise HTTPException(404, "Not found")
-    return editing.export_view(job)
+    return service.export_view(job)

@@ -31,7 +31,7 @@ from google.genai import types
 from pydantic import BaseModel, Field, TypeAdapter, field_validator
 
 from reelforge.ai.genai_client import DEFAULT_MODEL, GenaiJsonClient, parse_json_as
-from reelforge.ai.region import (
+from reelforge.editor.region.render import (
     BoundingBox,
     PixelBox,
     RegionIntent,
@@ -43,7 +43,7 @@ from reelforge.ai.region import (
     zoom_window,
 )
 from reelforge.errors import UnsupportedPromptError
-from reelforge.media.reframe import VideoSource, probe_video
+from reelforge.media.source import VideoSource, probe_video
 
 CompareTo = Literal["prompt", "original"]
 DEFAULT_SAMPLES = 5

@@ -12,19 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from reelforge import projects
 from reelforge.blobs import Blobs
+from reelforge.errors import BadRequest, Conflict
+from reelforge.projects import service as projects
 from reelforge.store import ConditionFailed, Keys, Table, Txn, new_id, now_iso
 
 READY, RENDERING, FAILED = "ready", "rendering", "failed"
 _EPS = 1e-6
 
 
-class Conflict(Exception):
-    """The timeline changed under this edit; reload and retry (-> 409)."""
-
-
-class EditError(ValueError):
+class EditError(BadRequest, ValueError):
     """An edit that makes no sense for this segment (-> 400)."""
 
 
@@ -94,6 +91,13 @@ def locate(project: dict[str, Any], ts: float) -> tuple[Placed, float]:
             offset = min(ts - p.timeline_start, p.duration - 1e-3)
             return p, float(p.segment["start_ts"]) + max(0.0, offset)
     raise AssertionError("unreachable")
+
+
+def media_url(seg: dict[str, Any]) -> str:
+    """A presigned GET of the segment's media; EditError while it is still being rendered."""
+    if seg.get("status") != READY or not seg.get("media_key"):
+        raise EditError("the segment is still rendering; try again when its status is ready")
+    return Blobs().presign_get(seg["media_key"])
 
 
 def view(seg: dict[str, Any], order_index: int | None = None, *, blobs: Blobs | None = None) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import av
 from reelforge.errors import InvalidMediaError, MediaProcessingError
 from reelforge.media.ffmpeg import run_ffmpeg
 from reelforge.media.probe import DEFAULT_TIMEOUT_S, display_name, is_url
-from reelforge.media.reframe import VideoSource, input_options, probe_video
+from reelforge.media.source import VideoSource, input_options, probe_video
 
 # A strip whose frames are this close together (seconds) is decoded in one sequential pass;
 # sparser strips seek to each frame. See `extract_frames` for the measurements behind it.

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from reelforge.errors import InvalidMediaError
 from reelforge.media.frames import extract_frame, run_ffmpeg_on
 from reelforge.media.probe import display_name, probe
-from reelforge.media.reframe import input_options
+from reelforge.media.source import input_options
 
 NEUTRAL_KELVIN = 6600.0
 GAMMA_RANGE = (0.1, 10.0)  # eq's own limits

@@ -22,7 +22,8 @@ from reelforge.errors import InvalidMediaError, MediaProcessingError
 from reelforge.media.captions import build_ass, build_srt, build_vtt, caption_lines
 from reelforge.media.ffmpeg import run_ffmpeg
 from reelforge.media.probe import display_name
-from reelforge.media.reframe import ReframePlan, input_options, plan_reframe, probe_video
+from reelforge.media.reframe import ReframePlan, plan_reframe
+from reelforge.media.source import input_options, probe_video
 from reelforge.models import Word
 
 SYSTEM_FONTS = Path("/usr/share/fonts/truetype/dejavu")

@@ -26,7 +26,7 @@ import av
 from reelforge.errors import InvalidMediaError
 from reelforge.media.frames import run_ffmpeg_on
 from reelforge.media.probe import display_name, is_url
-from reelforge.media.reframe import VideoSource, input_options, probe_video
+from reelforge.media.source import VideoSource, input_options, probe_video
 
 SAMPLE_RATE = 48000
 # Read this much past a piece's end: the trims cut exactly, the slack only covers a last

@@ -29,7 +29,7 @@ from faster_whisper.vad import get_vad_model
 
 from reelforge.errors import InvalidMediaError, MediaProcessingError
 from reelforge.media.probe import display_name, probe
-from reelforge.models import Segment, Transcript, Word
+from reelforge.models import Transcript, TranscriptSegment, Word
 
 DEFAULT_MODEL = "base"
 BASE_MODEL_SIZE = 145217532
@@ -256,7 +256,7 @@ def transcribe(
         raise InvalidMediaError(f"no audio stream in {name}: nothing to transcribe")
     whisper = load_model(model, device, compute_type, cache_dir=cache_dir)
     window = max(1, round(window_s * SAMPLE_RATE))
-    segments: list[Segment] = []
+    segments: list[TranscriptSegment] = []
     detected: tuple[str, float] | None = None  # from the first window that had speech
     first: tuple[str, float] | None = None  # from the first window, for audio without speech
     context: list[int] = []  # the last tokens so far: the next window's prompt
@@ -406,8 +406,8 @@ def _resample(
         yield np.concatenate(out).astype(np.float32) / 32768.0
 
 
-def _place(piece: Any, offset: float, window_end: float, floor: float) -> Segment | None:
-    """A faster-whisper segment of the window starting at `offset` s -> a Segment in file time.
+def _place(piece: Any, offset: float, window_end: float, floor: float) -> TranscriptSegment | None:
+    """A faster-whisper segment of the window starting at `offset` s -> a TranscriptSegment in file time.
 
     Words starting at or after the window's end are dropped (there is no audio for them);
     the others are clamped into the window and made monotonic: none starts before `floor`
@@ -440,10 +440,10 @@ def _place(piece: Any, offset: float, window_end: float, floor: float) -> Segmen
             return None
         if len(words) < len(raw):
             text = "".join(kept).strip()
-        return Segment(start=words[0].start, end=words[-1].end, text=text, words=words)
+        return TranscriptSegment(start=words[0].start, end=words[-1].end, text=text, words=words)
     start = piece.start + offset
     if start >= window_end:
         return None
     start = round(max(start, floor), 3)
     end = round(min(max(piece.end + offset, start), window_end), 3)
-    return Segment(start=start, end=end, text=text, words=[])
+    return TranscriptSegment(start=start, end=end, text=text, words=[])

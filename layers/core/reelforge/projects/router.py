@@ -1,65 +1,45 @@
-"""Projects and uploads (seed 000's /api/project and AutoVio's /api/projects: one resource)."""
+"""Projects and uploads (seed 000's /api/project; the plural paths are aliases).
+
+One resource behind every seed that names a project: surfaces add their own fields to the
+view through `service.adds_view_fields`.
+"""
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, Field, HttpUrl, StringConstraints, field_validator
 
-from reelforge import editing, projects, segments
-from reelforge.api.deps import NO_CONTROL_CHARACTERS, require
+from reelforge.api.deps import require
 from reelforge.api.urls import check_url
 from reelforge.auth import Principal
 from reelforge.blobs import Blobs
+from reelforge.projects import service
+from reelforge.projects.schemas import ProjectBody, UploadBody
 
 router = APIRouter(prefix="/api", tags=["projects"])
-_MEDIA_TYPE = re.compile(r"^(video|audio)/[A-Za-z0-9][A-Za-z0-9.+-]{0,100}$")
-
-
-class ProjectBody(BaseModel):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
-                                           pattern=NO_CONTROL_CHARACTERS)] = "Untitled project"
-    description: str = Field(default="", max_length=5000)
-    video_url: HttpUrl | None = None
-
-
-class UploadBody(BaseModel):
-    file_name: str = Field(min_length=1, max_length=255)
-    content_type: str = Field(min_length=3, max_length=120)
-
-    @field_validator("content_type")
-    @classmethod
-    def _media_only(cls, v: str) -> str:
-        v = v.strip().lower()
-        if not _MEDIA_TYPE.match(v):
-            raise ValueError("only video/* and audio/* content types can be uploaded")
-        return v
 
 
 def _list(principal: Principal) -> list[dict[str, Any]]:
-    return [projects.public_project(p) for p in projects.list_for_owner(principal.user_id)]
+    return [service.public_project(p) for p in service.list_for_owner(principal.user_id)]
 
 
 def _create(body: ProjectBody, principal: Principal) -> dict[str, Any]:
     url = str(body.video_url) if body.video_url else None
     if url:
         check_url(url)
-    item = projects.create(principal.user_id, body.name, body.description, url)
-    out = projects.public_project(item, [])
+    item = service.create(principal.user_id, body.name, body.description, url)
+    out = {**service.public_project(item, []), **service.view_fields(item)}
     if url:
-        # Fetched by the edit state machine with the same SSRF-safe ingest as clips.
-        out["ingest_job_id"] = editing.submit_project_ingest(principal.user_id, item)["id"]
-    return {**out, "segments": []}
+        job = service.ingest_video_url(principal.user_id, item)
+        if job is not None:
+            out["ingest_job_id"] = job["id"]
+    return out
 
 
 def _get(project_id: str, principal: Principal) -> dict[str, Any]:
-    item = projects.get(principal.user_id, project_id)
-    out = projects.public_project(item, projects.assets(project_id))
-    out["segments"] = segments.timeline_view(item)
-    out["duration"] = round(sum(s["end_ts"] - s["start_ts"] for s in out["segments"]), 6)
-    return out
+    item = service.get(principal.user_id, project_id)
+    return {**service.public_project(item, service.assets(project_id)), **service.view_fields(item)}
 
 
 @router.get("/project")
@@ -95,7 +75,7 @@ def get_project_plural(project_id: str, p: Principal = Depends(require("projects
 @router.delete("/project/{project_id}", status_code=204)
 @router.delete("/projects/{project_id}", status_code=204, include_in_schema=False)
 def delete_project(project_id: str, p: Principal = Depends(require("projects:write"))) -> Response:
-    projects.delete(p.user_id, project_id)
+    service.delete(p.user_id, project_id)
     return Response(status_code=204)
 
 
@@ -105,7 +85,7 @@ def presign_upload(
 ) -> dict[str, Any]:
     """A presigned S3 PUT for one media file. PUT it with the same Content-Type; the
     asset turns `ready` (with probed media info) or `failed` (with a reason) once stored."""
-    asset = projects.create_asset(p.user_id, project_id, body.file_name, body.content_type)
+    asset = service.create_asset(p.user_id, project_id, body.file_name, body.content_type)
     url = Blobs().presign_put(asset["s3_key"], body.content_type)
     return {
         "upload_url": url,

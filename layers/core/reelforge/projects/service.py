@@ -1,14 +1,73 @@
-"""Projects and their uploaded assets. Every read takes the owner: others get NotFound."""
+"""The one project resource that several seeds share, and its uploaded assets.
+
+Every read takes the owner: others get NotFound. Surfaces keep their own fields on the same
+record and say what they add through the hooks below (registered when the surface's service
+module is imported), so this module never names a surface.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from reelforge import blobs
+from aws_lambda_powertools import Logger
+
+from reelforge import blobs, uploads
 from reelforge.blobs import Blobs
+from reelforge.errors import IngestError, InvalidMediaError
+from reelforge.models import MediaInfo
+from reelforge.settings import get_settings
 from reelforge.store import Keys, NotFound, Table, new_id, now_iso, strip_keys
 
+logger = Logger(child=True)
 ASSET_UPLOADING, ASSET_READY, ASSET_FAILED = "uploading", "ready", "failed"
+
+# --- hooks: what surfaces add to the shared project ----------------------------------------
+
+ViewFields = Callable[[dict[str, Any]], dict[str, Any]]
+VideoListener = Callable[[dict[str, Any], str, MediaInfo], None]
+UrlIngest = Callable[[str, dict[str, Any]], dict[str, Any]]
+_view_fields: list[ViewFields] = []
+_video_listeners: list[VideoListener] = []
+_url_ingests: list[UrlIngest] = []
+
+
+def adds_view_fields(fn: ViewFields) -> ViewFields:
+    """`fn(project) -> fields` is merged into every project view (e.g. the editor's segments)."""
+    _view_fields.append(fn)
+    return fn
+
+
+def on_video_ready(fn: VideoListener) -> VideoListener:
+    """`fn(project, key, media)` runs when a video asset of the project is stored and probed."""
+    _video_listeners.append(fn)
+    return fn
+
+
+def ingests_video_url(fn: UrlIngest) -> UrlIngest:
+    """`fn(owner, project) -> job` fetches a project created with a `video_url`."""
+    _url_ingests.append(fn)
+    return fn
+
+
+def view_fields(project: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for fn in _view_fields:
+        out.update(fn(project))
+    return out
+
+
+def video_ready(project: dict[str, Any], key: str, media: MediaInfo) -> None:
+    for fn in _video_listeners:
+        fn(project, key, media)
+
+
+def ingest_video_url(owner: str, project: dict[str, Any]) -> dict[str, Any] | None:
+    """The job that fetches the project's video_url, or None if no surface ingests URLs."""
+    return _url_ingests[0](owner, project) if _url_ingests else None
+
+
+# --- projects -------------------------------------------------------------------------------
 
 
 def create(owner: str, name: str, description: str = "", video_url: str | None = None) -> dict[str, Any]:
@@ -54,8 +113,8 @@ def delete(owner: str, project_id: str) -> int:
     removed += store.delete_prefix(f"{blobs.PREVIEWS_PREFIX}{project_id}/")
     table = Table()
     for item in table.query_partition(project["PK"]):
-        if item.get("type") in ("segment", "variant"):
-            table.delete(Keys.ref(item["type"], item["id"]))
+        if item.get("id") and item.get("type") not in ("project", None):
+            table.delete(Keys.ref(item["type"], item["id"]))  # see child_ref; absent is a no-op
         table.delete({"PK": item["PK"], "SK": item["SK"]})
     return removed
 
@@ -110,6 +169,48 @@ def get_child(owner: str, kind: str, child_id: str) -> dict[str, Any]:
 
 def public_asset(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in strip_keys(item).items() if k not in ("owner", "type")}
+
+
+@uploads.handles(blobs.UPLOADS_PREFIX)
+def on_upload(key: str, size: int) -> dict[str, Any]:
+    """Probe an uploaded asset and record what it is, or why it is unusable."""
+    from reelforge.media.probe import probe
+
+    parts = key[len(blobs.UPLOADS_PREFIX):].split("/")
+    if len(parts) != 4:
+        return {"key": key, "outcome": "ignored", "reason": "unexpected key layout"}
+    owner, project_id, asset_id, _name = parts
+    try:
+        asset = get_asset(project_id, asset_id)
+    except NotFound:
+        # Nobody asked for this upload: don't keep objects we did not presign.
+        Blobs().delete(key)
+        return {"key": key, "outcome": "deleted", "reason": "no such asset"}
+    if asset["s3_key"] != key or asset["owner"] != owner:
+        Blobs().delete(key)
+        return {"key": key, "outcome": "deleted", "reason": "key does not match the asset"}
+
+    limit = get_settings().max_file_size_bytes
+    if size > limit:
+        Blobs().delete(key)
+        reason = f"file is {size / 2**20:.0f} MB, over the {limit // 2**20} MB limit"
+        mark_asset(project_id, asset_id, {"status": ASSET_FAILED, "error": reason})
+        return {"key": key, "outcome": "failed", "reason": reason}
+
+    try:
+        if size == 0:
+            raise InvalidMediaError("the uploaded file is empty")
+        info = probe(Blobs().presign_get(key))
+    except (InvalidMediaError, IngestError) as exc:  # IngestError: the object is gone (4xx)
+        mark_asset(project_id, asset_id, {"status": ASSET_FAILED, "error": str(exc)})
+        logger.info("upload is not usable media", extra={"key": key})
+        return {"key": key, "outcome": "failed", "reason": str(exc)}
+    mark_asset(project_id, asset_id, {"status": ASSET_READY, "error": None,
+                                      "size_bytes": size or info.size_bytes,
+                                      "media": info.model_dump()})
+    if info.has_video:
+        video_ready(get(owner, project_id), key, info)
+    return {"key": key, "outcome": "ready"}
 
 
 def public_project(item: dict[str, Any], asset_items: list[dict[str, Any]] | None = None) -> dict[str, Any]:

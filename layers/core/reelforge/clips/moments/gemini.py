@@ -16,8 +16,9 @@ from google.genai import types
 from pydantic import BaseModel, Field, TypeAdapter, model_validator
 
 from reelforge.ai.genai_client import DEFAULT_MODEL, GenaiJsonClient, parse_json_as, user_text
-from reelforge.ai.moments import MomentRequest, Timeline
-from reelforge.models import Moment, Scene, Transcript
+from reelforge.clips.moments.base import Moment
+from reelforge.clips.moments.select import MomentRequest, Timeline
+from reelforge.models import Scene, Transcript
 
 MAX_SCENE_CUTS_IN_PROMPT = 600
 

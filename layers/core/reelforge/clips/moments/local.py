@@ -13,7 +13,8 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from itertools import accumulate
 
-from reelforge.ai.moments import (
+from reelforge.clips.moments.base import Moment
+from reelforge.clips.moments.select import (
     EPS,
     MomentRequest,
     Sentence,
@@ -21,7 +22,7 @@ from reelforge.ai.moments import (
     clock,
     shorten,
 )
-from reelforge.models import Moment, Scene, Transcript
+from reelforge.models import Scene, Transcript
 
 # Weights: the shares of 100 each signal can earn.
 W_HOOK = 30.0

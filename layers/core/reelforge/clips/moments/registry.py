@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reelforge.ai.base import MomentProvider
+from reelforge.clips.moments.base import MomentProvider
 from reelforge.errors import ProviderError
 
 MOMENT_PROVIDERS = ("local", "gemini")
@@ -24,7 +24,7 @@ def moment_provider(
     """
     key = (name or "").strip().lower()
     if key == "local":
-        from reelforge.ai.local import LocalMomentProvider
+        from reelforge.clips.moments.local import LocalMomentProvider
 
         return LocalMomentProvider()
     if key == "gemini":
@@ -32,7 +32,7 @@ def moment_provider(
             raise ProviderError(
                 "Gemini provider needs an API key (X-Gemini-Key header or GEMINI_API_KEY)"
             )
-        from reelforge.ai.gemini import DEFAULT_MODEL, GeminiMomentProvider
+        from reelforge.clips.moments.gemini import DEFAULT_MODEL, GeminiMomentProvider
 
         options: dict[str, float] = {} if timeout_s is None else {"timeout_s": timeout_s}
         return GeminiMomentProvider(

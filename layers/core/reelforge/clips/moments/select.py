@@ -26,10 +26,11 @@ from typing import TYPE_CHECKING
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
-from reelforge.models import Moment, Scene, Transcript, Word
+from reelforge.clips.moments.base import Moment
+from reelforge.models import Scene, Transcript, Word
 
 if TYPE_CHECKING:
-    from reelforge.ai.base import MomentProvider
+    from reelforge.clips.moments.base import MomentProvider
 
 MAX_CLIPS = 15
 DEFAULT_TARGET_CLIPS = 6
@@ -354,7 +355,7 @@ def select_moments(
     overlapping ones) is topped up from the local provider, and the notes say so, so the
     3-clip minimum holds whenever the video has room for it.
     """
-    from reelforge.ai.local import LocalMomentProvider  # local imports this module
+    from reelforge.clips.moments.local import LocalMomentProvider  # local imports this module
 
     request = request or MomentRequest()
     timeline = Timeline(transcript, scenes, duration)

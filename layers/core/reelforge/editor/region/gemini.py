@@ -4,7 +4,7 @@ What this is, honestly: generative video-editing models are not reachable with e
 key, so this provider does not ask Gemini to edit pixels. A Gemini text model (structured
 JSON output) translates a free-form prompt into one of the local renderer's intents and its
 parameters ("make the logo unreadable" -> pixelate, "give it a sunset glow" -> tint orange,
-'put SALE in the corner' -> text "SALE"); ``reelforge.ai.region.render_variants`` then renders
+'put SALE in the corner' -> text "SALE"); ``reelforge.editor.region.render.render_variants`` then renders
 the variants with ffmpeg exactly as the local provider does. What Gemini gains over the
 local keyword reader is understanding wording; what it cannot add is any effect the renderer
 lacks: when Gemini says the prompt needs something else (replacing the sky with fireworks),
@@ -19,7 +19,7 @@ from google.genai import types
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
 
 from reelforge.ai.genai_client import DEFAULT_MODEL, GenaiJsonClient, parse_json_as, user_text
-from reelforge.ai.region import (
+from reelforge.editor.region.render import (
     CAPABILITIES,
     INTENT_KINDS,
     NAMED_COLOURS,

@@ -46,8 +46,8 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from reelforge.errors import InvalidMediaError, MediaProcessingError, UnsupportedPromptError
 from reelforge.media.ffmpeg import run_ffmpeg
 from reelforge.media.probe import DEFAULT_TIMEOUT_S, display_name, is_url
-from reelforge.media.reframe import VideoSource, input_options, probe_video
 from reelforge.media.render import SYSTEM_FONTS, default_fonts_dir, filter_path
+from reelforge.media.source import VideoSource, input_options, probe_video
 
 IntentKind = Literal[
     "blur",

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Column
 
-from reelforge.process import STAGES
+from reelforge.clips.service import STAGES
 
 
 def run_process(source: str, out: Path, *, clips: int | None = None, whisper_model: str | None = None,
