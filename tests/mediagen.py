@@ -21,6 +21,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
+
 from reelforge.media.ffmpeg import run_ffmpeg
 
 VERSION = 2  # bump when a generator's output changes, to invalidate old cache entries
@@ -410,3 +413,138 @@ def talk_video(
         face_y=meta["face_y"],
         face_scale=meta["face_scale"],
     )
+
+
+# --------------------------------------------------------------------------- labelled scenes
+
+# The head of face.jpg: its face box (FACE_BOX_IN_JPG) sits in the middle of this crop, so the
+# crop's centre is the face's centre. A small magenta square is painted there, and found again
+# in rendered frames by colour: where the face landed, measured on the output file.
+HEAD_CROP = (127, 16, 195, 195)  # x, y, w, h in face.jpg
+MARKER_RGB = (255, 0, 255)
+
+
+@dataclass(frozen=True)
+class SceneFace:
+    """One face in a scene: its centre (fractions of the frame) moving at `vx` frame widths/s,
+    its face box `height` a fraction of the frame height."""
+
+    x: float
+    y: float
+    height: float
+    vx: float = 0.0
+
+    def cx_at(self, t: float) -> float:
+        return self.x + self.vx * t
+
+
+@dataclass(frozen=True)
+class LabelledScene:
+    """A scene of `layout_video`: its kind, length, faces and the layout a reframer should pick.
+
+    `pip`: the faces sit inside a picture-in-picture box (x, y, w, h as frame fractions) over
+    abstract content."""
+
+    kind: str
+    seconds: float
+    faces: tuple[SceneFace, ...] = ()
+    expected: str = "focus"
+    pip: tuple[float, float, float, float] | None = None
+    background: int = 0
+
+
+@dataclass
+class LayoutVideo:
+    path: Path
+    size: tuple[int, int]
+    fps: int
+    scenes: list[LabelledScene]
+    starts: list[float]  # scene start times (the first is 0; the others are the cuts)
+
+    @property
+    def duration(self) -> float:
+        return self.starts[-1] + self.scenes[-1].seconds
+
+    def scene_at(self, t: float) -> tuple[int, LabelledScene]:
+        i = max(k for k, s in enumerate(self.starts) if s <= t + 1e-9)
+        return i, self.scenes[i]
+
+
+def face_image_size(face_height: float, frame_h: int) -> int:
+    """Side of the square head image whose face box is `face_height` of the frame height."""
+    return _even(face_height * frame_h * HEAD_CROP[2] / FACE_BOX_IN_JPG[2])
+
+
+def layout_video(
+    path: str | Path,
+    scenes: Sequence[LabelledScene],
+    *,
+    size: tuple[int, int] = (1920, 1080),
+    fps: int = 30,
+    preset: str = "ultrafast",
+) -> LayoutVideo:
+    """A video of labelled scenes, hard cuts between them, silent audio; faces with markers."""
+    w, h = size
+    path = Path(path)
+    frames = [round(s.seconds * fps) for s in scenes]
+    starts = [sum(frames[:i]) / fps for i in range(len(scenes))]
+    params = {"scenes": [asdict(s) for s in scenes], "size": [w, h], "fps": fps, "preset": preset,
+              "face_sha": _digest(FACE_JPG)}
+
+    def build(tmp: Path) -> None:
+        graph: list[str] = []
+        cx, cy, cw, ch = HEAD_CROP
+        inputs: list[str | Path] = ["-loop", "1", "-framerate", str(fps), "-i", FACE_JPG]
+        n_faces = sum(len(s.faces) for s in scenes)
+        graph.append(f"[0:v]crop={cw}:{ch}:{cx}:{cy},format=yuv420p,split={max(1, n_faces)}"
+                     + "".join(f"[head{k}]" for k in range(max(1, n_faces))))
+        k = 0
+        for i, (scene, n) in enumerate(zip(scenes, frames, strict=True)):
+            bg = BACKGROUNDS[scene.background % len(BACKGROUNDS)].format(s=f"{w}x{h}", r=fps, d=n / fps + 1)
+            if scene.faces and not scene.pip:  # a dim studio behind talking heads
+                bg = f"color=c=0x14161c:s={w}x{h}:r={fps}:d={n / fps + 1}"
+            graph.append(f"{bg},trim=end_frame={n},setpts=PTS-STARTPTS,format=yuv420p,setsar=1[bg{i}_0]")
+            last = f"bg{i}_0"
+            if scene.pip:
+                px, py, pw, ph = scene.pip
+                graph.append(f"[{last}]drawbox=x={int(px * w)}:y={int(py * h)}:w={int(pw * w)}:"
+                             f"h={int(ph * h)}:color=0x2b2d42:t=fill[bg{i}_p]")
+                last = f"bg{i}_p"
+            for j, face in enumerate(scene.faces):
+                side = face_image_size(face.height, h)
+                mark = max(4, _even(side * 0.05))
+                graph.append(f"[head{k}]scale={side}:{side},drawbox=x={(side - mark) // 2}:"
+                             f"y={(side - mark) // 2}:w={mark}:h={mark}:color=0xff00ff:t=fill,"
+                             f"trim=end_frame={n},setpts=PTS-STARTPTS[f{i}_{j}]")
+                x = f"{face.x * w - side / 2:.2f}+{face.vx * w:.4f}*t"
+                y = f"{face.y * h - side / 2:.2f}"
+                graph.append(f"[{last}][f{i}_{j}]overlay=x='{x}':y='{y}':eval=frame[bg{i}_{j + 1}]")
+                last = f"bg{i}_{j + 1}"
+                k += 1
+            graph.append(f"[{last}]null[s{i}]")
+        graph.append("".join(f"[s{i}]" for i in range(len(scenes)))
+                     + f"concat=n={len(scenes)}:v=1:a=0[v]")
+        total = sum(frames) / fps
+        if n_faces == 0:
+            graph.append("[head0]nullsink")
+        args: list[str | Path] = [
+            *inputs, "-f", "lavfi", "-i", f"anullsrc=r=48000:cl=stereo:d={total:.4f}",
+            "-filter_complex", ";".join(graph), "-map", "[v]", "-map", "1:a",
+            "-frames:v", str(sum(frames)), "-c:v", "libx264", "-preset", preset, "-crf", "20",
+            "-pix_fmt", "yuv420p", "-r", str(fps), "-c:a", "aac", "-b:a", "64k",
+            "-movflags", "+faststart", tmp,
+        ]  # fmt: skip
+        run_ffmpeg(args)
+
+    _cached("layout", params, path, build)
+    return LayoutVideo(path=path, size=(w, h), fps=fps, scenes=list(scenes), starts=starts)
+
+
+def find_markers(rgb: np.ndarray, min_pixels: int = 4) -> list[tuple[float, float]]:
+    """Centres (x, y in pixels) of the magenta face markers in an RGB frame, left to right."""
+    r, g, b = (rgb[..., c].astype(np.int16) for c in range(3))
+    mask = ((r > 170) & (b > 170) & (g < 110)).astype(np.uint8)
+    count, _labels, stats, centroids = cv2.connectedComponentsWithStats(mask)
+    found = [tuple(map(float, centroids[i])) for i in range(1, count)
+             if stats[i, cv2.CC_STAT_AREA] >= min_pixels]
+    return sorted(found)

@@ -122,7 +122,7 @@ def caption_pixels(frame: np.ndarray) -> tuple[int, int, int]:
 
 def test_track_clip_format_and_exact_duration(track_clip) -> None:
     clip, progress = track_clip
-    assert clip.mode == "track"
+    assert clip.mode == "focus"
     assert (clip.width, clip.height) == (1080, 1920)
     assert clip.duration == pytest.approx(2.0, abs=1 / FPS)
     assert_vertical_mp4(clip.video_path, 2.0)
@@ -190,7 +190,7 @@ def test_portrait_source_without_audio_is_scaled_and_gets_silence(
 ) -> None:
     clip = render_clip(sources["portrait"], start=1.0, end=2.5, words=[],
                        out_path=tmp_path / "p.mp4", preset="ultrafast")  # fmt: skip
-    assert clip.mode == "scale" and clip.ass_path is None
+    assert clip.mode == "fit" and clip.ass_path is None
     assert_vertical_mp4(clip.video_path, 1.5)
     top = frames_at(clip.video_path, [0.1])[0.1][TOP_ROWS].reshape(-1, 3).mean(axis=0)
     assert np.abs(top - SECOND_BGR[1]).max() < 25

@@ -1,246 +1,175 @@
-"""Reframe landscape video to 9:16: follow the speaker's face with a smoothed virtual camera.
+"""Reframe a landscape video for vertical, square or wide output, one layout per shot.
 
 The common case is one call::
 
-    plan = plan_reframe("talk.mp4", start=61.0, end=92.5, scene_cuts=[70.2])
+    plan = plan_reframe("talk.mp4", start=61.0, end=92.5, scene_cuts=[70.2], aspect="9:16")
     graph = plan.filter("0:v", "v")  # ffmpeg -filter_complex fragment, 1080x1920 out
 
-Faces come from OpenCV's Haar cascades on frames sampled at ~3 fps and decoded small; a
-lone face is re-found near where it was between full searches (`track_face`), which is
-cheap enough for a Lambda (a few tens of ms per sample on one core). The path is
-planned offline over the whole clip, so it can look ahead: it is centred on the subject
-without lag, ignores detector jitter inside a dead zone, pans no faster than
-`max_pan`, holds when the face is briefly lost and cuts (not pans) at scene cuts. The
-result is a handful of keyframes rendered as one piecewise-linear crop expression, so the
-render stays a single ffmpeg pass.
+Each shot (scene cut to scene cut) gets its own layout from the faces sampled in it
+(`reelforge.media.faces`): `focus`, a crop that follows one subject (or a group that fits
+in one window); `split`, two crops stacked, one per face, when two faces are too far apart
+for one window; `fit`, the whole frame over a blurred copy of itself when nobody is there
+(or when the source already has the output's shape, a plain scale). `layout` forces one of
+them on every shot where it can apply.
+
+The camera path is planned offline over the whole shot, so it can look ahead: centred on
+the subject from the shot's first frame (the sampler always looks at it), following a pan
+without lag, still inside a dead zone, eased, never faster than `max_pan`. Each shot's path
+is a handful of keyframes rendered as one piecewise-linear crop expression, and the shots
+are trimmed out of one decoded stream and concatenated again, so a clip is still one
+ffmpeg pass and one encode.
 """
 
 from __future__ import annotations
 
 import math
-import subprocess
-import tempfile
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-import cv2
 import numpy as np
 
-from reelforge.errors import InvalidMediaError, MediaProcessingError
-from reelforge.media.ffmpeg import ffmpeg_exe
-from reelforge.media.probe import display_name
-from reelforge.media.source import VideoSource, input_options, probe_video
+from reelforge.errors import InvalidMediaError
+from reelforge.media.faces import Face, FaceSample, detect_faces
+from reelforge.media.source import VideoSource, probe_video
 
-OUT_W, OUT_H = 1080, 1920
-TARGET_ASPECT = OUT_W / OUT_H
-
-Mode = Literal["track", "fit", "scale"]
-
-
-@dataclass(frozen=True)
-class Face:
-    """A detected face, normalised to the frame (0..1) so it is independent of the sample size."""
-
-    cx: float
-    cy: float
-    w: float
-    h: float
+Layout = Literal["focus", "split", "fit"]
+LayoutChoice = Literal["auto", "focus", "split", "fit"]
+Aspect = Literal["9:16", "1:1", "16:9"]
+OUTPUT_SIZES: dict[str, tuple[int, int]] = {"9:16": (1080, 1920), "1:1": (1080, 1080),
+                                            "16:9": (1920, 1080)}
+ASPECTS: tuple[str, ...] = get_args(Aspect)
+LAYOUT_CHOICES: tuple[str, ...] = get_args(LayoutChoice)
 
 
 @dataclass(frozen=True)
-class FaceSample:
-    t: float  # seconds from the clip start
-    faces: tuple[Face, ...] = ()
+class Window:
+    """A crop of the source, `w` x `h` source pixels, top at `y`; its centre x follows
+    `keyframes` (seconds from the shot start, fraction of the source width)."""
 
-
-@dataclass
-class ReframePlan:
-    """How to turn the clip into 1080x1920.
-
-    `track`: a `crop_w` x `crop_h` window (9:16 at full source height) whose centre follows
-    `keyframes` (clip time, centre x as a fraction of the source width), scaled up.
-    `fit`: the whole frame over a blurred, zoomed copy of itself (no face, or several far apart).
-    `scale`: the source is already 9:16.
-    """
-
-    mode: Mode
-    keyframes: list[tuple[float, float]]
-    crop_w: int
-    crop_h: int
-    src_w: int
-    src_h: int
-    duration: float
-    out_w: int = OUT_W
-    out_h: int = OUT_H
-    face_ratio: float = 0.0  # share of samples with a usable face
-    spread_ratio: float = 0.0  # share of samples whose faces do not fit one window
-    sar: float = 1.0  # source sample aspect ratio (anamorphic sources)
-    thumbnail_t: float | None = None  # a clip time with a large face (near 1/3), for the thumbnail
-    samples: list[FaceSample] = field(default_factory=list, repr=False)
+    w: int
+    h: int
+    y: int
+    keyframes: tuple[tuple[float, float], ...]
 
     def x_at(self, t: float | Sequence[float] | np.ndarray) -> float | np.ndarray:
-        """Crop centre (fraction of source width) at clip time `t`, as the filter computes it."""
         ts = np.asarray([k[0] for k in self.keyframes])
         xs = np.asarray([k[1] for k in self.keyframes])
         out = np.interp(np.asarray(t, dtype=float), ts, xs)
         return float(out) if np.ndim(out) == 0 else out
 
-    def filter(self, inp: str = "0:v", out: str = "reframed") -> str:
-        return reframe_filter(self, inp=inp, out=out)
+
+@dataclass(frozen=True)
+class Shot:
+    """One shot of the clip (clip seconds) and how it is framed: one window for `focus`, two
+    (top, bottom) for `split`, none for `fit`."""
+
+    start: float
+    end: float
+    layout: Layout
+    windows: tuple[Window, ...] = ()
+    face_ratio: float = 0.0  # share of the shot's samples with a usable face
 
 
-# --------------------------------------------------------------------------- detection
+@dataclass
+class ReframePlan:
+    """How to turn the clip into `out_w` x `out_h`, shot by shot."""
+
+    shots: list[Shot]
+    src_w: int
+    src_h: int
+    duration: float
+    out_w: int = 1080
+    out_h: int = 1920
+    sar: float = 1.0  # source sample aspect ratio (anamorphic sources)
+    frame_rate: float = 30.0
+    thumbnail_t: float | None = None  # a clip time with a large face (near 1/3), for the thumbnail
+    samples: list[FaceSample] = field(default_factory=list, repr=False)
+
+    @property
+    def mode(self) -> str:
+        """The layouts used, in order of first use ("focus", "focus+fit", ...)."""
+        return "+".join(dict.fromkeys(s.layout for s in self.shots))
+
+    @property
+    def face_ratio(self) -> float:
+        return sum(s.face_ratio * (s.end - s.start) for s in self.shots) / max(self.duration, 1e-9)
+
+    def shot_at(self, t: float) -> Shot:
+        starts = [s.start for s in self.shots]
+        return self.shots[max(0, bisect_right(starts, t) - 1)]
+
+    def layout_at(self, t: float) -> Layout:
+        return self.shot_at(t).layout
+
+    def x_at(self, t: float | Sequence[float] | np.ndarray) -> float | np.ndarray:
+        """Centre (fraction of the source width) of the first window at clip time `t`;
+        0.5 where a shot has no window."""
+        ts = np.atleast_1d(np.asarray(t, dtype=float))
+        out = np.empty_like(ts)
+        for i, v in enumerate(ts):
+            shot = self.shot_at(float(v))
+            out[i] = shot.windows[0].x_at(float(v) - shot.start) if shot.windows else 0.5
+        return float(out[0]) if np.ndim(t) == 0 else out
+
+    def face_bands(self, start: float, end: float) -> list[tuple[float, float]]:
+        """Vertical bands of the output (fractions of its height, top 0) where a face is
+        seen between clip times `start` and `end`: captions keep out of them."""
+        bands = []
+        for sample in self.samples:
+            if not start - 0.34 <= sample.t <= end + 0.01 or not sample.faces:
+                continue
+            shot = self.shot_at(sample.t)
+            for face in sample.faces:
+                band = _face_band(self, shot, face)
+                if band is not None:
+                    bands.append(band)
+        return bands
+
+    def filter(self, inp: str = "0:v", out: str = "reframed", rate: float | None = None) -> str:
+        return reframe_filter(self, inp=inp, out=out, rate=rate)
 
 
-# Faces are looked for in frames this wide. 480 px would save ~35% of the sampling CPU (4.5
-# vs 7.0 CPU-s per 25 s of 1080p) but Haar finds nothing under ~24 px: at 480 px a face
-# 8% of the frame tall (a speaker on a stage) was missed in every sample; at 640 px it is found.
-SAMPLE_WIDTH = 640
+def output_size(aspect: str) -> tuple[int, int]:
+    try:
+        return OUTPUT_SIZES[aspect]
+    except KeyError:
+        raise ValueError(f"aspect must be one of {', '.join(OUTPUT_SIZES)}") from None
 
 
-@lru_cache(maxsize=4)
-def _cascade(name: str) -> cv2.CascadeClassifier:
-    cascade = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / name))
-    if cascade.empty():
-        raise MediaProcessingError(f"OpenCV Haar cascade {name} not found")
-    return cascade
-
-
-def _sample_size(src: VideoSource, width: int) -> tuple[int, int]:
-    w = min(width, src.width)
-    w -= w % 2
-    h = max(2, round(w / src.display_aspect / 2) * 2)
-    return max(2, w), h
-
-
-def _detect(cascade: cv2.CascadeClassifier, gray: np.ndarray, **kw: object) -> list[tuple]:
-    boxes, _levels, weights = cascade.detectMultiScale3(gray, outputRejectLevels=True, **kw)
-    return [(*map(int, b), float(w)) for b, w in zip(boxes, np.ravel(weights), strict=False)]
-
-
-def detect_faces_in(gray: np.ndarray, *, profile: bool = True) -> tuple[Face, ...]:
-    """Faces in one grayscale frame; profiles (both sides) only when no frontal face is found.
-
-    Detections far weaker than the frame's best one (the cascade's final-stage weight) are
-    dropped: Haar likes collars and logos next to a real face, and those pull the camera.
-    """
-    fh, fw = gray.shape[:2]
-    min_side = max(20, int(0.05 * fh))
-    kw = {"scaleFactor": 1.1, "minNeighbors": 5, "minSize": (min_side, min_side)}
-    boxes = _detect(_cascade("haarcascade_frontalface_default.xml"), gray, **kw)
-    if not boxes and profile:
-        side = _cascade("haarcascade_profileface.xml")
-        boxes = _detect(side, gray, **kw)
-        boxes += [
-            (fw - x - w, y, w, h, s) for x, y, w, h, s in _detect(side, cv2.flip(gray, 1), **kw)
-        ]
-    if not boxes:
-        return ()
-    best = max(b[4] for b in boxes)
-    return tuple(
-        Face((x + w / 2) / fw, (y + h / 2) / fh, w / fw, h / fh)
-        for x, y, w, h, score in boxes
-        if score >= 0.3 * best
-    )
-
-
-# Between full searches, a lone face is looked for only around where it was, at sizes
-# near its own: a fraction of a full search's cost. A full search every few samples still
-# notices a second person walking in (at 3 fps: within a second).
-FULL_SEARCH_EVERY = 3
-
-
-def track_face(gray: np.ndarray, last: Face) -> tuple[Face, ...]:
-    """The frontal face near `last` (one face-size around it, 0.7-1.4x its size), or ()."""
-    fh, fw = gray.shape[:2]
-    side = max(last.w * fw, last.h * fh)
-    x0, x1 = max(0, int(last.cx * fw - 1.5 * side)), min(fw, int(last.cx * fw + 1.5 * side))
-    y0, y1 = max(0, int(last.cy * fh - 1.5 * side)), min(fh, int(last.cy * fh + 1.5 * side))
-    lo, hi = max(20, int(0.7 * side)), int(1.4 * side) + 1
-    if x1 - x0 < lo or y1 - y0 < lo or hi <= lo:
-        return ()
-    boxes = _detect(_cascade("haarcascade_frontalface_default.xml"), gray[y0:y1, x0:x1],
-                    scaleFactor=1.1, minNeighbors=5, minSize=(lo, lo), maxSize=(hi, hi))
-    if not boxes:
-        return ()
-    x, y, w, h, _score = max(boxes, key=lambda b: b[4])
-    return (Face((x0 + x + w / 2) / fw, (y0 + y + h / 2) / fh, w / fw, h / fh),)
-
-
-def detect_faces(
-    source: str | Path,
-    *,
-    start: float,
-    end: float,
-    fps: float = 3.0,
-    width: int = SAMPLE_WIDTH,
-    profile: bool = True,
-    video: VideoSource | None = None,
-) -> Iterator[FaceSample]:
-    """Yield the faces in [start, end) of `source` every 1/fps seconds (times from `start`).
-
-    With `profile`, a sample right after one with a face also looks for profiles.
-
-    One ffmpeg process decodes, drops to `fps` and shrinks to `width`: much cheaper than
-    seeking per sample, and the frames are autorotated exactly like the render sees them.
-    """
-    video = video or probe_video(source)
-    sw, sh = _sample_size(video, width)
-    cmd = [
-        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
-        *input_options(source),
-        # sampling needs no exact frame: skipping non-reference frames and the deblocking
-        # filter halves the decode cost of a 1080p source
-        "-skip_frame:v", "noref", "-skip_loop_filter:v", "all",
-        "-ss", f"{start:.3f}", "-t", f"{max(0.0, end - start):.3f}", "-i", str(source),
-        "-map", "0:v:0", "-an", "-sn",
-        "-vf", f"fps={fps:g},scale={sw}:{sh}:flags=area",
-        "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1",
-    ]  # fmt: skip
-    frame_bytes = sw * sh
-    i = 0
-    # stderr goes to a file, not a pipe: a chatty ffmpeg cannot block the frame reads
-    with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors)
-        assert proc.stdout is not None
-        drained = seen_face = False
-        faces: tuple[Face, ...] = ()
-        try:
-            while len(buf := proc.stdout.read(frame_bytes)) == frame_bytes:
-                gray = np.frombuffer(buf, np.uint8).reshape(sh, sw)
-                tracked = len(faces) == 1 and i % FULL_SEARCH_EVERY != 0
-                faces = track_face(gray, faces[0]) if tracked else ()
-                if not faces:
-                    # profiles only bridge a face that turned away: two more cascade passes
-                    # on every faceless B-roll frame would triple the cost for nothing
-                    faces = detect_faces_in(gray, profile=profile and seen_face)
-                seen_face = bool(faces)
-                yield FaceSample(round(i / fps, 4), faces)
-                i += 1
-            drained = True
-        finally:
-            proc.stdout.close()
-            if not drained:
-                proc.kill()  # the consumer stopped early, or detection raised
-            proc.wait()
-        if proc.returncode != 0 and i == 0:
-            errors.seek(0)
-            tail = errors.read().decode("utf-8", "replace").strip().splitlines()[-3:]
-            message = " | ".join(tail).replace(str(source), display_name(source))
-            raise MediaProcessingError("frame sampling failed: " + message)
+def _face_band(plan: ReframePlan, shot: Shot, face: Face) -> tuple[float, float] | None:
+    """Where `face` appears in the output, as (top, bottom) fractions of its height."""
+    top, bottom = (face.cy - face.h / 2) * plan.src_h, (face.cy + face.h / 2) * plan.src_h
+    if shot.layout == "fit":
+        shown_h = min(plan.out_h, plan.out_w * plan.src_h / (plan.src_w * plan.sar))
+        offset = (plan.out_h - shown_h) / 2
+        scale = shown_h / plan.src_h
+        return ((offset + top * scale) / plan.out_h, (offset + bottom * scale) / plan.out_h)
+    panels = len(shot.windows)
+    for k, window in enumerate(shot.windows):
+        if panels == 2:  # which person this face is: the window whose centre is nearer
+            x = float(window.x_at(0.0))
+            other = float(shot.windows[1 - k].x_at(0.0))
+            if abs(face.cx - x) > abs(face.cx - other):
+                continue
+        a = (top - window.y) / window.h
+        b = (bottom - window.y) / window.h
+        if b <= 0 or a >= 1:
+            continue
+        a, b = max(a, 0.0), min(b, 1.0)
+        return ((k + a) / panels, (k + b) / panels)
+    return None
 
 
 # --------------------------------------------------------------------------- planning
 
 
-def crop_size(src_w: int, src_h: int, sar: float = 1.0) -> tuple[int, int]:
-    """The 9:16 window at full source height, in source pixels (even, for yuv420p)."""
+def crop_size(src_w: int, src_h: int, sar: float = 1.0, aspect: float = 9 / 16) -> tuple[int, int]:
+    """The `aspect` window at full source height, in source pixels (even, for yuv420p)."""
     crop_h = src_h - src_h % 2
-    crop_w = int(round(crop_h * TARGET_ASPECT / sar / 2)) * 2
+    crop_w = int(round(crop_h * aspect / sar / 2)) * 2
     return max(2, min(crop_w, src_w - src_w % 2)), max(2, crop_h)
 
 
@@ -377,6 +306,51 @@ def _reduce(
         eps *= 1.5
 
 
+def _path(ts: np.ndarray, raw: list[float | None], t1: float, *, cw: float, dead_zone: float,
+          smooth: float, max_pan: float, hold: float, tolerance: float,
+          max_keyframes: int) -> tuple[tuple[float, float], ...]:
+    """Keyframes (shot time, centre x) of a window of width `cw` following `raw` targets."""
+    lo, hi = cw / 2, 1 - cw / 2
+    if not any(v is not None for v in raw):
+        return ((0.0, 0.5), (max(t1, 1e-3), 0.5))  # nobody in this shot: centre it
+    grid, xs = _smooth_segment(ts, _fill(ts, raw, hold), 0.0, max(t1, 1e-3), lo=lo, hi=hi,
+                               dead_zone=dead_zone * cw, smooth=smooth, max_pan=max_pan, step=0.1)
+    return tuple(_reduce([(grid, xs)], max_keyframes, tolerance))
+
+
+def _two_people(faces: list[Face], cw: float) -> tuple[Face, Face] | None:
+    """The two biggest faces when they are too far apart for one window (left first)."""
+    if len(faces) < 2:
+        return None
+    a, b = sorted(sorted(faces, key=lambda f: f.w * f.h, reverse=True)[:2], key=lambda f: f.cx)
+    if min(a.w * a.h, b.w * b.h) < 0.4 * max(a.w * a.h, b.w * b.h):
+        return None  # a face in the background is not a second speaker
+    span = (b.cx + b.w / 2) - (a.cx - a.w / 2)
+    return (a, b) if span > 0.9 * cw else None
+
+
+def _split_windows(pairs: list[tuple[float, tuple[Face, Face]]], ts: np.ndarray, t1: float, *,
+                   src_w: int, src_h: int, sar: float, panel_aspect: float,
+                   **path: Any) -> tuple[Window, Window]:
+    """One window per person, each following its face; sized so the face fills a panel."""
+    heights = [f.h for _, pair in pairs for f in pair]
+    crop_h = int(min(src_h, max(0.3 * src_h, 3.0 * float(np.median(heights)) * src_h)))
+    crop_w = int(round(crop_h * panel_aspect / sar))
+    if crop_w > src_w:
+        crop_w, crop_h = src_w, int(round(src_w * sar / panel_aspect))
+    crop_w, crop_h = crop_w - crop_w % 2, crop_h - crop_h % 2
+    windows = []
+    by_t = {round(t, 4): pair for t, pair in pairs}
+    for side in (0, 1):
+        raw = [by_t[round(t, 4)][side].cx if round(t, 4) in by_t else None for t in ts]
+        cy = float(np.median([pair[side].cy for _, pair in pairs]))
+        # the face a little above the panel's middle, where a camera operator puts it
+        y = int(min(max(cy * src_h - 0.4 * crop_h, 0), src_h - crop_h)) // 2 * 2
+        keyframes = _path(ts, raw, t1, cw=crop_w / src_w, **path)
+        windows.append(Window(crop_w, crop_h, y, keyframes))
+    return windows[0], windows[1]
+
+
 def plan_camera(
     samples: Sequence[FaceSample],
     *,
@@ -386,83 +360,94 @@ def plan_camera(
     sar: float = 1.0,
     scene_cuts: Iterable[float] = (),
     frame_rate: float = 30.0,
-    min_face_ratio: float = 0.25,
-    max_spread_ratio: float = 0.5,
+    aspect: str = "9:16",
+    layout: str = "auto",
+    min_face_ratio: float = 0.3,
+    min_split_ratio: float = 0.5,
     dead_zone: float = 0.08,
     smooth: float = 0.35,
-    max_pan: float = 0.35,
+    max_pan: float = 0.6,
     hold: float = 1.0,
     max_keyframes: int = 40,
     tolerance: float = 0.002,
 ) -> ReframePlan:
-    """Turn face samples into a camera path (pure: no I/O, so it is testable on synthetic input).
+    """Turn face samples into a layout and a camera path per shot (pure: no I/O, testable on
+    synthetic input).
 
-    `scene_cuts` are clip times (seconds from the clip start) where the camera may jump.
-    `dead_zone` is a fraction of the crop width; `max_pan` and `tolerance` are fractions of
+    `scene_cuts` are clip times (seconds from the clip start) where a new shot begins.
+    `dead_zone` is a fraction of the window width; `max_pan` and `tolerance` are fractions of
     the source width (per second, and the allowed keyframe-reduction error).
     """
-    crop_w, crop_h = crop_size(src_w, src_h, sar)
-    base = {"crop_w": crop_w, "crop_h": crop_h, "src_w": src_w, "src_h": src_h, "sar": sar}
+    if layout not in LAYOUT_CHOICES:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUT_CHOICES)}")
+    out_w, out_h = output_size(aspect)
     duration = max(duration, 1e-3)
-    aspect = src_w * sar / src_h
-    if abs(aspect / TARGET_ASPECT - 1) <= 0.02:
-        return ReframePlan("scale", [(0.0, 0.5), (duration, 0.5)], duration=duration, **base)
-    if aspect < TARGET_ASPECT:
-        return ReframePlan("fit", [(0.0, 0.5), (duration, 0.5)], duration=duration, **base)
-
+    out_aspect = out_w / out_h
+    crop_w, crop_h = crop_size(src_w, src_h, sar, out_aspect)
     cw = crop_w / src_w
-    lo, hi = cw / 2, 1 - cw / 2
     samples = sorted(samples, key=lambda s: s.t)
-    faces = _consistent(samples, window=1.0, dist=max(0.15, cw / 2))
-    targets: list[float | None] = []
-    spread = 0
-    prev: float | None = None
-    for fs in faces:
-        if fs:
-            prev, far = _subject(fs, prev, cw)
-            spread += far
-            targets.append(prev)
-        else:
-            targets.append(None)
-    n = max(1, len(samples))
-    with_face = sum(v is not None for v in targets)
-    face_ratio, spread_ratio = with_face / n, spread / n
-    sizes = [max((f.h for f in fs), default=0.0) for fs in faces]
-    thumb = None
-    if with_face:
-        strong = max(sizes) * 0.8
-        strong_ts = [s.t for s, size in zip(samples, sizes, strict=True) if size >= strong]
-        thumb = min(strong_ts, key=lambda t: abs(t - duration / 3))  # not the first frame: fades
-    stats = {"face_ratio": face_ratio, "spread_ratio": spread_ratio, "thumbnail_t": thumb}
-    if face_ratio < min_face_ratio or spread_ratio > max_spread_ratio:
-        kf = [(0.0, 0.5), (duration, 0.5)]
-        return ReframePlan("fit", kf, duration=duration, samples=list(samples), **base, **stats)
+    base = {"src_w": src_w, "src_h": src_h, "duration": duration, "out_w": out_w, "out_h": out_h,
+            "sar": sar, "frame_rate": frame_rate, "samples": list(samples)}
+    edges = [0.0, *sorted({c for c in scene_cuts if 0.5 / frame_rate < c < duration - 0.5 / frame_rate}),
+             duration]
+    src_aspect = src_w * sar / src_h
+    if src_aspect <= out_aspect * 1.02:  # the source is no wider than the output: show it whole
+        shots = [Shot(a, b, "fit") for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        return ReframePlan(shots, **base)
 
-    # A cut lands between the last frame of one shot and the first of the next.
-    half = 0.5 / frame_rate
-    bounds = sorted({c - half for c in scene_cuts if half < c - half < duration - half})
-    edges = [0.0, *bounds, duration]
-    ts_all = np.asarray([s.t for s in samples])
-    segments: list[tuple[np.ndarray, np.ndarray]] = []
-    for k, (t0, t1) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
-        idx = [i for i, t in enumerate(ts_all) if t0 <= t < t1]
-        seg_raw = [targets[i] for i in idx]
-        seg_end = t1 if k == len(edges) - 2 else t1 - 1e-3
-        if not any(v is not None for v in seg_raw):
-            ts, vals = np.asarray([t0]), np.asarray([0.5])  # no one in this shot: centre it
+    path = {"dead_zone": dead_zone, "smooth": smooth, "max_pan": max_pan, "hold": hold,
+            "tolerance": tolerance, "max_keyframes": max_keyframes}
+    can_split = out_aspect <= 1.0  # panels stacked top/bottom
+    shots: list[Shot] = []
+    strongest: list[tuple[float, float]] = []  # (face height, clip time) for the thumbnail
+    for t0, t1 in zip(edges[:-1], edges[1:], strict=True):
+        inside = [s for s in samples if t0 - 1e-6 <= s.t < t1 - 1e-6]
+        if len(inside) >= 3:
+            kept = _consistent(inside, window=1.0, dist=max(0.15, cw / 2))
+        else:  # too short to confirm a face by seeing it twice
+            kept = [list(s.faces) for s in inside]
+        ts = np.asarray([s.t - t0 for s in inside])
+        with_face = sum(bool(f) for f in kept)
+        ratio = with_face / max(1, len(inside))
+        pairs = [(s.t - t0, pair) for s, fs in zip(inside, kept, strict=True)
+                 if (pair := _two_people(fs, cw)) is not None]
+        strongest += [(max(f.h for f in fs), s.t) for s, fs in zip(inside, kept, strict=True) if fs]
+        if layout == "auto":
+            if ratio < min_face_ratio:
+                chosen: Layout = "fit"
+            elif can_split and pairs and len(pairs) >= min_split_ratio * with_face:
+                chosen = "split"
+            else:
+                chosen = "focus"
+        elif layout == "split":
+            chosen = "split" if can_split and pairs else "focus"
         else:
-            ts = ts_all[idx]
-            vals = _fill(ts, seg_raw, hold)
-        segments.append(
-            _smooth_segment(
-                ts, vals, t0, seg_end, lo=lo, hi=hi, dead_zone=dead_zone * cw,
-                smooth=smooth, max_pan=max_pan, step=0.1,
-            )
-        )  # fmt: skip
-    keyframes = _reduce(segments, max_keyframes, tolerance)
-    return ReframePlan(
-        "track", keyframes, duration=duration, samples=list(samples), **base, **stats
-    )
+            chosen = layout  # type: ignore[assignment]
+        if chosen == "fit":
+            shots.append(Shot(t0, t1, "fit", (), ratio))
+            continue
+        if chosen == "split":
+            panel_aspect = out_w / (out_h / 2)
+            windows = _split_windows(pairs, ts, t1 - t0, src_w=src_w, src_h=src_h, sar=sar,
+                                     panel_aspect=panel_aspect, **path)
+            shots.append(Shot(t0, t1, "split", windows, ratio))
+            continue
+        raw: list[float | None] = []
+        prev: float | None = None
+        for fs in kept:
+            if fs:
+                prev, _far = _subject(fs, prev, cw)
+                raw.append(prev)
+            else:
+                raw.append(None)
+        keyframes = _path(ts, raw, t1 - t0, cw=cw, **path)
+        shots.append(Shot(t0, t1, "focus", (Window(crop_w, crop_h, (src_h - crop_h) // 2 // 2 * 2,
+                                                   keyframes),), ratio))
+    thumb = None
+    if strongest:
+        big = max(h for h, _ in strongest) * 0.8
+        thumb = min((t for h, t in strongest if h >= big), key=lambda t: abs(t - duration / 3))
+    return ReframePlan(shots, thumbnail_t=thumb, **base)
 
 
 def plan_reframe(
@@ -474,36 +459,33 @@ def plan_reframe(
     sample_fps: float = 3.0,
     video: VideoSource | None = None,
     on_progress: Callable[[float], None] | None = None,
+    aspect: str = "9:16",
+    layout: str = "auto",
     **options: Any,
 ) -> ReframePlan:
-    """Detect faces in [start, end) of `source` and plan the 9:16 camera.
+    """Detect faces in [start, end) of `source` and plan each shot's layout and camera.
 
     `scene_cuts` are source times (e.g. `[s.start for s in scenes]`); those inside the clip
-    become hard cuts of the camera. `on_progress` gets 0..1 as samples are analysed;
-    `options` go to `plan_camera`.
+    start new shots. `on_progress` gets 0..1 as samples are analysed; `options` go to
+    `plan_camera`.
     """
     if end <= start:
         raise InvalidMediaError(f"empty clip: start {start} >= end {end}")
+    out_w, out_h = output_size(aspect)
     video = video or probe_video(source)
     duration = end - start
     cuts = [c - start for c in scene_cuts or () if start < c < end]
     samples: list[FaceSample] = []
-    if video.display_aspect > TARGET_ASPECT * 1.02:  # portrait already: nothing to track
+    if video.display_aspect > out_w / out_h * 1.02:  # no wider than the output: nothing to track
         expected = max(1.0, duration * sample_fps)
-        for sample in detect_faces(source, start=start, end=end, fps=sample_fps, video=video):
+        for sample in detect_faces(source, start=start, end=end, fps=sample_fps, video=video,
+                                   shot_starts=cuts):
             samples.append(sample)
             if on_progress:
                 on_progress(min(1.0, len(samples) / expected))
-    return plan_camera(
-        samples,
-        src_w=video.width,
-        src_h=video.height,
-        duration=duration,
-        sar=video.sar,
-        scene_cuts=cuts,
-        frame_rate=video.fps or 30.0,
-        **options,
-    )
+    return plan_camera(samples, src_w=video.width, src_h=video.height, duration=duration,
+                       sar=video.sar, scene_cuts=cuts, frame_rate=video.fps or 30.0,
+                       aspect=aspect, layout=layout, **options)
 
 
 # --------------------------------------------------------------------------- ffmpeg
@@ -526,27 +508,53 @@ def x_expression(keyframes: Sequence[tuple[float, float]]) -> str:
     return "+".join(terms).replace("+-", "-")
 
 
-def reframe_filter(plan: ReframePlan, *, inp: str = "0:v", out: str = "reframed") -> str:
-    """A -filter_complex fragment from `[inp]` to `[out]` that yields exactly out_w x out_h."""
+def _window_chain(window: Window, inp: str, out: str, w: int, h: int) -> str:
+    x = f"clip(iw*({x_expression(window.keyframes)})-ow/2,0,iw-ow)"
+    return (f"[{inp}]crop=w={window.w}:h={window.h}:x='{x}':y={window.y},"
+            f"scale={w}:{h}:flags=bicubic,setsar=1[{out}]")
+
+
+def _shot_chain(plan: ReframePlan, shot: Shot, inp: str, out: str) -> str:
     ow, oh = plan.out_w, plan.out_h
-    if plan.mode == "scale":
-        body = f"[{inp}]scale={ow}:{oh},setsar=1"
-    elif plan.mode == "track":
-        x = f"clip(iw*({x_expression(plan.keyframes)})-ow/2,0,iw-ow)"
-        y = f"(ih-{plan.crop_h})/2"
-        body = (
-            f"[{inp}]crop=w={plan.crop_w}:h={plan.crop_h}:x='{x}':y='{y}',"
-            f"scale={ow}:{oh}:flags=bicubic,setsar=1"
-        )
-    else:  # fit: the blur is done small (cheap) and scaled up, which also softens it further
-        bw, bh = ow // 4, oh // 4
-        square = "" if abs(plan.sar - 1) < 0.01 else "scale='trunc(iw*sar/2)*2':ih,setsar=1,"
-        body = (
-            f"[{inp}]{square}split=2[{out}_bg][{out}_fg];"
-            f"[{out}_bg]scale={bw}:{bh}:force_original_aspect_ratio=increase,crop={bw}:{bh},"
-            f"boxblur=10:2,scale={ow}:{oh},setsar=1[{out}_bgs];"
-            f"[{out}_fg]scale={ow}:{oh}:force_original_aspect_ratio=decrease:force_divisible_by=2,"
-            f"setsar=1[{out}_fgs];"
-            f"[{out}_bgs][{out}_fgs]overlay=x=(W-w)/2:y=(H-h)/2"
-        )
-    return f"{body}[{out}]"
+    if shot.layout == "focus":
+        return _window_chain(shot.windows[0], inp, out, ow, oh)
+    if shot.layout == "split":
+        top, bottom = shot.windows
+        return (f"[{inp}]split=2[{out}_a][{out}_b];"
+                + _window_chain(top, f"{out}_a", f"{out}_top", ow, oh // 2) + ";"
+                + _window_chain(bottom, f"{out}_b", f"{out}_bottom", ow, oh // 2) + ";"
+                + f"[{out}_top][{out}_bottom]vstack=inputs=2[{out}]")
+    square = "" if abs(plan.sar - 1) < 0.01 else "scale='trunc(iw*sar/2)*2':ih,setsar=1,"
+    if abs(plan.src_w * plan.sar / plan.src_h / (ow / oh) - 1) <= 0.02:
+        return f"[{inp}]{square}scale={ow}:{oh},setsar=1[{out}]"  # already the output's shape
+    # fit: the blur is done small (cheap) and scaled up, which also softens it further
+    bw, bh = ow // 4, oh // 4
+    return (
+        f"[{inp}]{square}split=2[{out}_bg][{out}_fg];"
+        f"[{out}_bg]scale={bw}:{bh}:force_original_aspect_ratio=increase,crop={bw}:{bh},"
+        f"boxblur=10:2,scale={ow}:{oh},setsar=1[{out}_bgs];"
+        f"[{out}_fg]scale={ow}:{oh}:force_original_aspect_ratio=decrease:force_divisible_by=2,"
+        f"setsar=1[{out}_fgs];"
+        f"[{out}_bgs][{out}_fgs]overlay=x=(W-w)/2:y=(H-h)/2[{out}]"
+    )
+
+
+def reframe_filter(plan: ReframePlan, *, inp: str = "0:v", out: str = "reframed",
+                   rate: float | None = None) -> str:
+    """A -filter_complex fragment from `[inp]` (frames at `rate`, the first at clip time 0)
+    to `[out]` that yields exactly out_w x out_h: each shot trimmed by frame number, framed
+    its own way, and the shots concatenated again."""
+    shots = plan.shots
+    if len(shots) == 1:
+        return _shot_chain(plan, shots[0], inp, out)
+    rate = rate or plan.frame_rate
+    n = len(shots)
+    parts = [f"[{inp}]split={n}" + "".join(f"[{out}_in{k}]" for k in range(n))]
+    for k, shot in enumerate(shots):
+        trim = f"trim=start_frame={round(shot.start * rate)}"
+        if k + 1 < n:
+            trim += f":end_frame={round(shot.end * rate)}"
+        parts.append(f"[{out}_in{k}]{trim},setpts=PTS-STARTPTS[{out}_s{k}]")
+        parts.append(_shot_chain(plan, shot, f"{out}_s{k}", f"{out}_o{k}"))
+    parts.append("".join(f"[{out}_o{k}]" for k in range(n)) + f"concat=n={n}:v=1:a=0[{out}]")
+    return ";".join(parts)

@@ -95,8 +95,11 @@ def render_clip(
     max_fps: float = 30.0,
     caption_style: dict[str, Any] | None = None,
     timeout: float | None = None,
+    aspect: str = "9:16",
+    layout: str = "auto",
 ) -> RenderedClip:
-    """Render [start, end) of `source` (source seconds) as a captioned 1080x1920 H.264/AAC MP4.
+    """Render [start, end) of `source` (source seconds) as a captioned H.264/AAC MP4 of `aspect`
+    (9:16 1080x1920, 1:1 1080x1080, 16:9 1920x1080), each shot framed by `layout` (see reframe).
 
     `words` are transcript words in source time (only those inside the clip are used);
     `scene_cuts` are source times where the virtual camera may jump; `plan` skips face
@@ -127,6 +130,8 @@ def render_clip(
             scene_cuts=scene_cuts,
             video=video,
             on_progress=lambda f: progress(0.15 * f),
+            aspect=aspect,
+            layout=layout,
         )
     progress(0.15)
 
@@ -147,7 +152,7 @@ def render_clip(
     # round=down: the first frame after the seek lands on t=0 instead of leaving a gap that
     # the muxer fills with a duplicate (one frame too many), and crop's t is the output time.
     graph = f"[0:v]fps={rate.numerator}/{rate.denominator}:round=down[src];"
-    graph += plan.filter("src", "rf")
+    graph += plan.filter("src", "rf", rate=float(rate))
     # limited range: full-range (JPEG-style) sources would otherwise stay full range, which
     # many phone players show with crushed blacks
     tail = "scale=out_range=tv,format=yuv420p"
