@@ -34,13 +34,16 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--name", default="cli")
     create.add_argument("--url", default="http://127.0.0.1:8000", help="a running `reelforge serve`")
 
-    proc = sub.add_parser("process", help="run the clips pipeline on a file or URL")
+    from reelforge.clips.schemas import ProcessOptions
+
+    proc = sub.add_parser("process", help="run the clips pipeline on a file or URL",
+                          description="The clips job of POST /api/process, on the embedded AWS; "
+                                      "the options are the API's.")
     proc.add_argument("source", help="a video file path or an http(s) URL")
     proc.add_argument("--out", required=True, type=Path, help="directory for clips and manifest")
-    proc.add_argument("--clips", type=int, default=None, help="target number of clips (1-15)")
-    proc.add_argument("--whisper-model", choices=["base", "tiny.en"], default=None)
     proc.add_argument("--gemini-key", default=os.environ.get("GEMINI_API_KEY"),
                       help="use Gemini for moment selection (default: the local provider)")
+    add_model_options(proc, ProcessOptions, aliases={"clip_count": ["--clips"]})
 
     step = sub.add_parser("step", help="run one pipeline step (the GPU container's entry point)")
     step.add_argument("name", help="SURFACE/STEP, e.g. clips/transcribe")
@@ -56,8 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "process":
         from reelforge.clips.demo import run_process
 
-        return run_process(args.source, args.out, clips=args.clips, whisper_model=args.whisper_model,
-                           gemini_key=args.gemini_key)
+        try:
+            options = options_from_args(args, ProcessOptions)
+        except ValueError as exc:
+            parser.error(str(exc))
+        return run_process(args.source, args.out, options=options, gemini_key=args.gemini_key)
     if args.command == "step":
         step = _step_function(args.name)
         out = step({"job_id": args.job_id, "video_key": args.video_key,
@@ -65,6 +71,52 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out))
         return 0
     return 2
+
+
+def add_model_options(parser: argparse.ArgumentParser, model: Any,
+                      aliases: dict[str, list[str]] | None = None) -> None:
+    """One flag per field of a pydantic model (`--min-duration`...), with its type, choices,
+    default and description: the CLI takes exactly what the API takes."""
+    group = parser.add_argument_group("options (the API's fields)")
+    for name, info in model.model_fields.items():
+        flags = [f"--{name.replace('_', '-')}", *(aliases or {}).get(name, [])]
+        kind, choices = _flag_type(info.annotation)
+        text = f"{info.description or name} (default: {info.default})"
+        if kind is bool:
+            group.add_argument(*flags, dest=name, action=argparse.BooleanOptionalAction,
+                               default=None, help=text)
+        else:
+            group.add_argument(*flags, dest=name, type=kind, choices=choices, default=None,
+                               help=text, metavar=None if choices else name.upper())
+
+
+def options_from_args(args: argparse.Namespace, model: Any) -> Any:
+    """The model from the flags given (the others keep the model's defaults); ValueError with
+    the model's own message when a value is out of range."""
+    from pydantic import ValidationError
+
+    given = {n: getattr(args, n) for n in model.model_fields if getattr(args, n, None) is not None}
+    try:
+        return model(**given)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        raise ValueError(f"--{where.replace('_', '-')}: {err['msg']}" if where else err["msg"]) from None
+
+
+def _flag_type(annotation: Any) -> tuple[Any, list[str] | None]:
+    """argparse's type and choices for a field annotation (Optional, Literal, int, float...)."""
+    import types
+    import typing
+
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _flag_type(args[0])
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return _flag_type(args[0])
+    if typing.get_origin(annotation) is typing.Literal:
+        return str, [str(a) for a in args]
+    return (annotation if annotation in (int, float, bool) else str), None
 
 
 def _step_function(name: str) -> Any:

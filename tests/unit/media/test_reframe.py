@@ -132,7 +132,7 @@ def test_tracking_finds_what_full_searches_find(moving_face: Path, monkeypatch) 
     tracked = list(detect_faces(moving_face, start=0.0, end=6.0, shot_starts=[CUT]))
     monkeypatch.setattr(faces, "FULL_SEARCH_EVERY", 1)  # every sample a full search
     full = list(detect_faces(moving_face, start=0.0, end=6.0, shot_starts=[CUT]))
-    assert len(tracked) == len(full) == len(sample_times(6.0, fps=3, shot_starts=[CUT])) == 19
+    assert len(tracked) == len(full) == len(sample_times(6.0, fps=3, shot_starts=[CUT])) == 21
     for a, b in zip(tracked, full, strict=True):
         assert len(a.faces) == len(b.faces) == 1, (a, b)
         assert abs(a.faces[0].cx - b.faces[0].cx) < 0.01 and abs(a.faces[0].w - b.faces[0].w) < 0.02

@@ -83,7 +83,7 @@ def track_clip(sources: dict[str, Path], tmp_path_factory: pytest.TempPathFactor
     progress: list[float] = []
     clip = render_clip(
         sources["face"], start=2.0, end=4.0, words=WORDS, out_path=out,
-        preset="ultrafast", on_progress=progress.append,
+        preset="ultrafast", on_progress=progress.append, caption_style="karaoke",
     )  # fmt: skip
     return clip, progress
 

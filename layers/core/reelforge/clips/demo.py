@@ -16,10 +16,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Column
 
+from reelforge.clips.schemas import ProcessOptions
 from reelforge.clips.service import STAGES
 
 
-def run_process(source: str, out: Path, *, clips: int | None = None, whisper_model: str | None = None,
+def run_process(source: str, out: Path, *, options: ProcessOptions | None = None,
                 gemini_key: str | None = None) -> int:
     from reelforge.cli import ensure_local_user, start_local_stack
 
@@ -35,10 +36,9 @@ def run_process(source: str, out: Path, *, clips: int | None = None, whisper_mod
         headers = {"Authorization": f"Bearer {token}"}
         if gemini_key:
             headers["X-Gemini-Key"] = gemini_key
-        options: dict[str, Any] = {k: v for k, v in
-                                   {"clip_count": clips, "whisper_model": whisper_model}.items() if v}
+        given = (options or ProcessOptions()).model_dump(exclude_defaults=True)
         with httpx.Client(base_url=url, headers=headers, timeout=120) as api:
-            job_id = _submit(api, source, is_url, options)
+            job_id = _submit(api, source, is_url, given)
             console.print(f"job {job_id} queued")
             final = _follow(api, job_id, console)
             if final["status"] != "completed":

@@ -140,7 +140,6 @@ def render_clip_step(event: dict[str, Any]) -> dict[str, Any]:
     index = int(clip["index"])
     transcript = _load_transcript(event["transcript_key"])
     scenes = _load_scenes(event["scenes_key"])
-    words = transcript.words() if options.captions else []
     name = f"clip_{index:02d}"
     store = Blobs()
     with tempfile.TemporaryDirectory(prefix="render-") as tmp:
@@ -148,9 +147,10 @@ def render_clip_step(event: dict[str, Any]) -> dict[str, Any]:
         # clip's bytes travel, not the whole video.
         rendered = render_clip(
             store.presign_get(event["video_key"]), start=float(clip["start"]), end=float(clip["end"]),
-            words=words, out_path=Path(tmp) / f"{name}.mp4",
+            words=transcript.words(), out_path=Path(tmp) / f"{name}.mp4",
             scene_cuts=[sc.start for sc in scenes[1:]], preset=s.render_preset, crf=s.render_crf,
-            fonts_dir=s.fonts_dir,
+            fonts_dir=s.fonts_dir, aspect=options.aspect, layout=options.layout,
+            burn_captions=options.captions, caption_style=options.caption_style,
         )
         keys = {}
         for kind, path, ctype in (("video", rendered.video_path, "video/mp4"),

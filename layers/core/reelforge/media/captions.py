@@ -1,18 +1,24 @@
-"""Word-by-word captions for vertical clips: burned-in ASS (karaoke highlight) plus SRT/VTT.
+"""Word-by-word captions for clips: burned-in ASS in one of three looks, plus SRT/VTT.
 
 All builders take the transcript's words in source time and the clip window, and write
 times relative to the clip start, because the rendered clip starts at t=0. They share one
 grouping, so the burned-in lines and the sidecars say the same thing at the same time.
 
-Short lines (a few words) are what makes vertical captions readable on a phone; the
-active word is recoloured so the viewer can follow the speech.
+The looks (`CAPTION_STYLES`): `bold`, what short-form editors burn in (two to four big
+upper-case words at a time, the spoken word lit, a thick outline that reads on any
+background); `karaoke`, a line of up to four words with the spoken word lit; `minimal`,
+small plain subtitles low in the frame. Captions keep out of the faces: `avoid` says where
+faces are on screen while a line shows, and the line moves up (or to the middle) instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import dataclasses
+import functools
+import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypedDict, Unpack
+from typing import Any, Literal, TypedDict, Unpack, get_args
 
 from reelforge.models import Word
 
@@ -111,6 +117,99 @@ def caption_lines(
     return out
 
 
+# --------------------------------------------------------------------------- looks
+
+CaptionStyle = Literal["bold", "karaoke", "minimal"]
+CAPTION_STYLE_NAMES: tuple[str, ...] = get_args(CaptionStyle)
+
+
+@dataclass(frozen=True)
+class CaptionLook:
+    """How burned-in captions look. Sizes are fractions of the frame: `size` of its height,
+    capped at `max_size` of its width (a wide frame does not get giant words); `margin_v`
+    lifts the text above the platforms' bottom UI."""
+
+    size: float
+    max_size: float
+    bold: bool = True
+    uppercase: bool = False
+    colour: str = "#FFFFFF"
+    highlight: str | None = "#FFE600"  # the spoken word; None: no highlight
+    outline_colour: str = "#000000"
+    outline: float = 0.08  # of the font size
+    shadow: float = 0.04
+    margin_v: float = 0.28
+    max_words: int = 4
+    max_chars: int = 22
+    max_gap: float = 0.6
+    font: str = "DejaVu Sans"
+
+    def font_px(self, width: int, height: int) -> int:
+        return round(min(self.size * height, self.max_size * width))
+
+    @property
+    def grouping(self) -> dict[str, Any]:
+        return {"max_words": self.max_words, "max_chars": self.max_chars, "max_gap": self.max_gap}
+
+
+# bold: upper-case letters ~6% of the frame's height (measured on rendered frames in
+# tests/unit/media/test_layouts.py); at most 3 words and 10 characters at a time, which
+# libass wraps onto two rows when they do not fit one.
+CAPTION_STYLES: dict[str, CaptionLook] = {
+    "bold": CaptionLook(size=0.092, max_size=0.165, uppercase=True, outline=0.1, shadow=0.05,
+                        margin_v=0.24, max_words=3, max_chars=10, max_gap=0.5),
+    "karaoke": CaptionLook(size=0.0416, max_size=0.074),
+    "minimal": CaptionLook(size=0.026, max_size=0.046, bold=False, highlight=None, outline=0.06,
+                           shadow=0.0, margin_v=0.07, max_words=7, max_chars=34, max_gap=0.8),
+}
+
+
+def caption_look(style: str = "karaoke", **overrides: Any) -> CaptionLook:
+    """The named look, with any field replaced (`font`, `highlight`, `uppercase`, ...)."""
+    try:
+        look = CAPTION_STYLES[style]
+    except KeyError:
+        raise ValueError(f"caption style must be one of {', '.join(CAPTION_STYLES)}") from None
+    fields = {f.name for f in dataclasses.fields(CaptionLook)}
+    unknown = set(overrides) - fields - {"font_size"}
+    if unknown:
+        raise ValueError(f"unknown caption options {sorted(unknown)}")
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if "font_size" in overrides:  # an absolute size in pixels of a 1920-tall frame
+        px = overrides.pop("font_size")
+        overrides.update(size=px / 1920, max_size=1.0)
+    return dataclasses.replace(look, **overrides)
+
+
+# Where a line may go, in order of preference: (alignment, vertical position as a fraction of
+# the frame height, measured from the bottom for bottom alignment, from the top for top).
+Band = tuple[float, float]
+FaceBands = Callable[[float, float], list[Band]]
+
+
+def _placements(look: CaptionLook) -> list[tuple[int, float]]:
+    return [(2, look.margin_v), (8, 0.12), (5, 0.5)]
+
+
+def _line_band(align: int, at: float, box_h: float) -> Band:
+    """The (top, bottom) band, fractions of the height, that a line of `box_h` covers."""
+    if align == 2:
+        return (1 - at - box_h, 1 - at)
+    if align == 8:
+        return (at, at + box_h)
+    return (0.5 - box_h / 2, 0.5 + box_h / 2)
+
+
+def _overlap(a: Band, b: Band) -> float:
+    return max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def _covering(place: tuple[int, float], *, box_h: float, faces: list[Band]) -> tuple[bool, float]:
+    """How much of the faces a line at `place` would cover: (any at all, how much)."""
+    covered = sum(_overlap(_line_band(*place, box_h), f) for f in faces)
+    return covered > 0, covered
+
+
 # --------------------------------------------------------------------------- ASS
 
 
@@ -143,39 +242,37 @@ def build_ass(
     clip_end: float,
     width: int = 1080,
     height: int = 1920,
-    font: str = "DejaVu Sans",
-    font_size: int | None = None,
-    colour: str = "#FFFFFF",
-    highlight: str = "#FFE600",
-    outline_colour: str = "#000000",
-    margin_v: float = 0.28,
-    uppercase: bool = False,
-    max_words: int = 4,
-    max_chars: int = 22,
-    max_gap: float = 0.6,
+    style: str = "karaoke",
+    avoid: FaceBands | None = None,
+    **overrides: Any,
 ) -> str:
-    """An ASS script: one event per (line, active word), the active word in `highlight`.
+    """An ASS script: one event per (line, active word), the active word in the look's
+    `highlight`; consecutive events of a line abut, so the line stays still while the colour
+    moves. `style` names the look (`CAPTION_STYLES`), `overrides` change its fields.
 
-    Consecutive events of a line abut, so the line stays still while the colour moves.
-    `margin_v` (fraction of `height`) keeps the text above the platforms' bottom UI.
+    `avoid(start, end)` returns the bands of the frame (fractions of its height) where faces
+    are while a line is up; the line takes the first place that keeps out of them: its
+    look's place near the bottom, then near the top, then the middle.
     """
-    size = font_size or round(width * 0.074)
-    outline = max(2, round(size * 0.08))
-    shadow = max(1, round(size * 0.04))
-    base, hi = _ass_colour(colour), _ass_colour(highlight)
+    look = caption_look(style, **overrides)
+    size = look.font_px(width, height)
+    outline = max(2, round(size * look.outline))
+    shadow = max(0, round(size * look.shadow))
+    base = _ass_colour(look.colour)
+    hi = _ass_colour(look.highlight) if look.highlight else base
     base_tag, hi_tag = f"&H{base[4:]}&", f"&H{hi[4:]}&"  # override tags take &HBBGGRR&
-    style = ",".join(
+    margin_lr = round(width * 0.06)
+    style_line = ",".join(
         str(v)
         for v in (
-            "Caption", font, size, base, hi, _ass_colour(outline_colour),
-            _ass_colour(outline_colour, 0x60), -1, 0, 0, 0, 100, 100, 0, 0, 1,
-            outline, shadow, 2, round(width * 0.06), round(width * 0.06),
-            round(height * margin_v), 1,
+            "Caption", look.font, size, base, hi, _ass_colour(look.outline_colour),
+            _ass_colour(look.outline_colour, 0x60), -1 if look.bold else 0, 0, 0, 0, 100, 100,
+            0, 0, 1, outline, shadow, 2, margin_lr, margin_lr, round(height * look.margin_v), 1,
         )
     )  # fmt: skip
     out = [
         "[Script Info]",
-        "; reelforge word-by-word captions",
+        f"; reelforge captions ({style})",
         "ScriptType: v4.00+",
         f"PlayResX: {width}",
         f"PlayResY: {height}",
@@ -187,33 +284,36 @@ def build_ass(
         "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, "
         "BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, "
         "BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding",
-        f"Style: {style}",
+        f"Style: {style_line}",
         "",
         "[Events]",
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
     ]
-    lines = caption_lines(
-        words,
-        clip_start=clip_start,
-        clip_end=clip_end,
-        max_words=max_words,
-        max_chars=max_chars,
-        max_gap=max_gap,
-    )
+    lines = caption_lines(words, clip_start=clip_start, clip_end=clip_end, **look.grouping)
+    advance = 0.6 if look.uppercase else 0.55  # average glyph advance, in font sizes
     for line in lines:
-        texts = [ass_escape(w.word.upper() if uppercase else w.word) for w in line.words]
+        texts = [ass_escape(w.word.upper() if look.uppercase else w.word) for w in line.words]
+        rows = max(1, math.ceil(len(" ".join(texts)) * advance * size / (width - 2 * margin_lr)))
+        box_h = (rows * size + 2 * outline) / height
+        align, at = _placements(look)[0]
+        if avoid is not None:
+            faces = avoid(line.start, line.end)
+            # the first place clear of every face (min keeps the order), else the least covering
+            align, at = min(_placements(look), key=functools.partial(_covering, box_h=box_h,
+                                                                     faces=faces))
+        tag = "" if align == 2 else f"{{\\an{align}}}"
+        margin_v = 0 if align == 2 else round(at * height) if align == 8 else 0
         for i in range(len(line.words)):
             start = line.start if i == 0 else line.words[i].start
             end = line.end if i + 1 == len(line.words) else line.words[i + 1].start
             if _ass_time(end) == _ass_time(start):
                 continue  # shorter than the format's centisecond: the next word takes over
             shown = [
-                f"{{\\1c{hi_tag}}}{t}{{\\1c{base_tag}}}" if j == i else t
+                f"{{\\1c{hi_tag}}}{t}{{\\1c{base_tag}}}" if j == i and look.highlight else t
                 for j, t in enumerate(texts)
             ]
-            out.append(
-                f"Dialogue: 0,{_ass_time(start)},{_ass_time(end)},Caption,,0,0,0,,{' '.join(shown)}"
-            )
+            out.append(f"Dialogue: 0,{_ass_time(start)},{_ass_time(end)},Caption,,0,0,"
+                       f"{margin_v},,{tag}{' '.join(shown)}")
     return "\n".join(out) + "\n"
 
 

@@ -122,7 +122,8 @@ def track_face(gray: np.ndarray, last: Face) -> tuple[Face, ...]:
 
 def sample_times(duration: float, *, fps: float, shot_starts: Iterable[float] = (),
                  frame_rate: float = 30.0) -> list[float]:
-    """Clip times to look at: every 1/fps s, restarting at each shot's first frame.
+    """Clip times to look at: every 1/fps s, restarting at each shot's first frame, plus each
+    shot's last frame (so a pan is measured to the end of its shot, not extrapolated).
 
     A grid point closer than two frames to the next shot's start is dropped, so two wanted
     times never map to the same decoded frame."""
@@ -134,6 +135,9 @@ def sample_times(duration: float, *, fps: float, shot_starts: Iterable[float] = 
         while (t := a + k / fps) < b - 4 * half or k == 0:
             times.append(round(t + (half if k == 0 and a > 0 else 0.0), 4))
             k += 1
+        last = round(b - 3 * half, 4)  # selects the shot's last frame
+        if last - times[-1] > 4 * half:
+            times.append(last)
     return times
 
 

@@ -329,6 +329,24 @@ def _two_people(faces: list[Face], cw: float) -> tuple[Face, Face] | None:
     return (a, b) if span > 0.9 * cw else None
 
 
+def _window_size(w: int, h: int, xs: list[float], face_h: float, *, src_w: int,
+                 src_h: int) -> tuple[int, int]:
+    """Shrink a `w` x `h` window (same shape) when a subject at `xs` (fractions of the width)
+    is too near the frame's edge for a window that wide to centre it; never below half its
+    size, nor so small that the face (`face_h` of the frame height) would not fit twice."""
+    if not xs:
+        return w, h
+    room = 2 * min(min(xs), 1 - max(xs)) * src_w  # widest window that centres every position
+    floor = max(0.5 * w, w * 2 * face_h * src_h / h)
+    scale = min(1.0, max(room, floor) / w)
+    return int(w * scale) // 2 * 2, int(h * scale) // 2 * 2
+
+
+def _top(cy: float, h: int, src_h: int, face_at: float = 0.5) -> int:
+    """The window's top so that a face centred at `cy` sits at `face_at` of its height."""
+    return int(min(max(cy * src_h - face_at * h, 0), src_h - h)) // 2 * 2
+
+
 def _split_windows(pairs: list[tuple[float, tuple[Face, Face]]], ts: np.ndarray, t1: float, *,
                    src_w: int, src_h: int, sar: float, panel_aspect: float,
                    **path: Any) -> tuple[Window, Window]:
@@ -338,16 +356,15 @@ def _split_windows(pairs: list[tuple[float, tuple[Face, Face]]], ts: np.ndarray,
     crop_w = int(round(crop_h * panel_aspect / sar))
     if crop_w > src_w:
         crop_w, crop_h = src_w, int(round(src_w * sar / panel_aspect))
-    crop_w, crop_h = crop_w - crop_w % 2, crop_h - crop_h % 2
     windows = []
     by_t = {round(t, 4): pair for t, pair in pairs}
     for side in (0, 1):
         raw = [by_t[round(t, 4)][side].cx if round(t, 4) in by_t else None for t in ts]
-        cy = float(np.median([pair[side].cy for _, pair in pairs]))
+        xs = [pair[side].cx for _, pair in pairs]
+        w, h = _window_size(crop_w, crop_h, xs, float(np.median(heights)), src_w=src_w, src_h=src_h)
         # the face a little above the panel's middle, where a camera operator puts it
-        y = int(min(max(cy * src_h - 0.4 * crop_h, 0), src_h - crop_h)) // 2 * 2
-        keyframes = _path(ts, raw, t1, cw=crop_w / src_w, **path)
-        windows.append(Window(crop_w, crop_h, y, keyframes))
+        y = _top(float(np.median([pair[side].cy for _, pair in pairs])), h, src_h, 0.4)
+        windows.append(Window(w, h, y, _path(ts, raw, t1, cw=w / src_w, **path)))
     return windows[0], windows[1]
 
 
@@ -440,9 +457,12 @@ def plan_camera(
                 raw.append(prev)
             else:
                 raw.append(None)
-        keyframes = _path(ts, raw, t1 - t0, cw=cw, **path)
-        shots.append(Shot(t0, t1, "focus", (Window(crop_w, crop_h, (src_h - crop_h) // 2 // 2 * 2,
-                                                   keyframes),), ratio))
+        faces_seen = [f for fs in kept for f in fs]
+        w, h = _window_size(crop_w, crop_h, [x for x in raw if x is not None],
+                            max((f.h for f in faces_seen), default=0.0), src_w=src_w, src_h=src_h)
+        cy = float(np.median([f.cy for f in faces_seen])) if faces_seen else 0.5
+        keyframes = _path(ts, raw, t1 - t0, cw=w / src_w, **path)
+        shots.append(Shot(t0, t1, "focus", (Window(w, h, _top(cy, h, src_h), keyframes),), ratio))
     thumb = None
     if strongest:
         big = max(h for h, _ in strongest) * 0.8

@@ -19,7 +19,7 @@ from typing import Any
 import av
 
 from reelforge.errors import InvalidMediaError, MediaProcessingError
-from reelforge.media.captions import build_ass, build_srt, build_vtt, caption_lines
+from reelforge.media.captions import build_ass, build_srt, build_vtt, caption_lines, caption_look
 from reelforge.media.ffmpeg import run_ffmpeg
 from reelforge.media.probe import display_name
 from reelforge.media.reframe import ReframePlan, plan_reframe
@@ -93,7 +93,9 @@ def render_clip(
     on_progress: Callable[[float], None] | None = None,
     plan: ReframePlan | None = None,
     max_fps: float = 30.0,
-    caption_style: dict[str, Any] | None = None,
+    caption_style: str = "bold",
+    caption_options: dict[str, Any] | None = None,
+    burn_captions: bool = True,
     timeout: float | None = None,
     aspect: str = "9:16",
     layout: str = "auto",
@@ -104,8 +106,10 @@ def render_clip(
     `words` are transcript words in source time (only those inside the clip are used);
     `scene_cuts` are source times where the virtual camera may jump; `plan` skips face
     detection when the caller already has one. Sidecars land next to `out_path`
-    (.srt, .vtt, .ass, .jpg). `caption_style` goes to `build_ass` (font, colours, uppercase,
-    max_words...). `on_progress` gets 0..1 over detection and encoding.
+    (.srt, .vtt, .ass, .jpg). `caption_style` names the burned-in look (bold, karaoke,
+    minimal) and `caption_options` change its fields (font, colours, uppercase, max_words...);
+    the captions keep out of the faces the plan saw. `burn_captions=False` writes only the
+    sidecars. `on_progress` gets 0..1 over detection and encoding.
     """
     out = Path(out_path)
     if not (start >= 0 and end > start):
@@ -136,17 +140,15 @@ def render_clip(
     progress(0.15)
 
     words = list(words)
-    style: dict[str, Any] = dict(caption_style or {})
-    grouping = {k: style[k] for k in ("max_words", "max_chars", "max_gap") if k in style}
+    look = caption_look(caption_style, **(caption_options or {}))
     srt_path, vtt_path = out.with_suffix(".srt"), out.with_suffix(".vtt")
-    srt_path.write_text(build_srt(words, start, end, **grouping), encoding="utf-8")
-    vtt_path.write_text(build_vtt(words, start, end, **grouping), encoding="utf-8")
+    srt_path.write_text(build_srt(words, start, end, **look.grouping), encoding="utf-8")
+    vtt_path.write_text(build_vtt(words, start, end, **look.grouping), encoding="utf-8")
     ass_path: Path | None = None
-    if caption_lines(words, clip_start=start, clip_end=end, **grouping):
+    if burn_captions and caption_lines(words, clip_start=start, clip_end=end, **look.grouping):
         ass_path = out.with_suffix(".ass")
-        ass = build_ass(
-            words, clip_start=start, clip_end=end, width=plan.out_w, height=plan.out_h, **style
-        )
+        ass = build_ass(words, clip_start=start, clip_end=end, width=plan.out_w, height=plan.out_h,
+                        style=caption_style, avoid=plan.face_bands, **(caption_options or {}))
         ass_path.write_text(ass, encoding="utf-8")
 
     # round=down: the first frame after the seek lands on t=0 instead of leaving a gap that
