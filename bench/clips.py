@@ -541,7 +541,10 @@ def measure_floor(
     settings: dict[str, Any],
     sampler: MemorySampler,
     work: Path,
+    script: str = "",
 ) -> dict[str, Any]:
+    from speech import word_errors
+
     from reelforge.media import transcribe as tr
     from reelforge.media.ffmpeg import run_ffmpeg
     from reelforge.media.scenes import detect_scenes
@@ -562,6 +565,7 @@ def measure_floor(
                 compute_type=settings["whisper_compute_type"],
                 beam_size=settings["whisper_beam_size"],
             )  # fmt: skip
+            out["wer_errors"], out["wer_words"] = word_errors(script, transcript.text)
             return len(transcript.words())
 
         out["transcript_words"], out["transcribe"] = _measured(transcription)
@@ -675,6 +679,9 @@ def report(
         f"  (b) transcribe  {floor['transcribe']['wall_s']:8.1f} s   "
         f"{cpu_note(floor['transcribe'])}; model load {floor['model_load_s']:.1f} s included, "
         f"{floor['transcript_words']} words",
+        f"                  WER {100 * floor['wer_errors'] / max(1, floor['wer_words']):.1f}% "
+        f"({floor['wer_errors']}/{floor['wer_words']} words of the script, voice en-us; "
+        "bench/wer.py: per voice and decoding setting)",
         f"  (c) encode      {floor['encode']['wall_s']:8.1f} s   {cpu_note(floor['encode'])}; "
         f"{len(clips)} windows, {sum(durations):.1f} s of 1080x1920",
         f"  floor           {floor['floor_s']:8.1f} s   cpu {floor['floor_cpu_s']:6.1f} s (a + b + c)",
@@ -838,7 +845,7 @@ def main(argv: list[str] | None = None) -> int:
             _download_clips(run.status, keep_dir)
         print("measuring the floor ...", flush=True)
         windows = [(float(c["start"]), float(c["end"])) for c in run.status["clips"]]
-        floor = measure_floor(video.path, windows, run.settings, sampler, work)
+        floor = measure_floor(video.path, windows, run.settings, sampler, work, script=video.text)
         result = report(
             args, video, {"seconds": gen_s, "cache_hit": hit}, run, floor, sampler, load_before
         )

@@ -120,11 +120,40 @@ def contact_sheet(clip: Path, times: list[float], out: Path, width: int = 216) -
     cv2.imwrite(str(out), np.vstack(rows))
 
 
+def example_sheet(video: mediagen.LayoutVideo, out: Path, height: int = 480) -> None:
+    """The README's picture: one frame of each layout (and a square clip), bold captions on."""
+    from reelforge.media.render import render_clip
+    from reelforge.models import Word
+
+    s = video.starts
+    shots = [("9:16", "focus (pan)", s[3], s[4], "FOLLOWS THE FACE"),
+             ("9:16", "split", s[7], s[8], "TWO SPEAKERS HERE"),
+             ("9:16", "fit", s[2], s[3], "NOBODY ON SCREEN"),
+             ("1:1", "focus", s[0], s[1], "SQUARE CLIPS TOO")]
+    tiles = []
+    for n, (aspect, label, t0, t1, text) in enumerate(shots):
+        words = [Word(word=w, start=t0 + 0.2 + i * 0.45, end=t0 + 0.6 + i * 0.45)
+                 for i, w in enumerate(text.split())]
+        clip = out.parent / f"example_{n}.mp4"
+        render_clip(video.path, start=t0, end=t1, words=words, out_path=clip,
+                    scene_cuts=video.starts[1:], preset="ultrafast", aspect=aspect)
+        with av.open(str(clip)) as container:
+            img = next(f for f in container.decode(video=0) if f.time >= 1.2).to_ndarray(format="bgr24")
+        img = cv2.resize(img, (round(img.shape[1] * height / img.shape[0]), height),
+                         interpolation=cv2.INTER_AREA)
+        cv2.putText(img, f"{aspect} {label}", (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55,
+                    (255, 255, 255), 2)
+        tiles += [img, np.full((height, 10, 3), 255, np.uint8)]
+    cv2.imwrite(str(out), np.hstack(tiles[:-1]), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     parser.add_argument("--aspect", default="9:16")
     parser.add_argument("--layout", default="auto")
+    parser.add_argument("--example", type=Path, default=None,
+                        help="also write the README's layout picture here (examples/layouts.png)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -197,6 +226,8 @@ def main() -> int:
                            for k, v in per_kind.items()},
               "scenes": [asdict(s) for s in SCENES]}
     (args.out / "reframe.json").write_text(json.dumps(report, indent=2))
+    if args.example:
+        example_sheet(video, args.example)
     return 0
 
 

@@ -112,6 +112,27 @@ def test_upload_becomes_captioned_vertical_clips(stack, talk: mediagen.TalkVideo
     assert timeline[0]["job_id"] == job_id and timeline[0]["status"] == "completed"
 
 
+def test_square_clips_with_minimal_captions_through_the_api(stack, talk: mediagen.TalkVideo) -> None:
+    """The output options reach the render: 1:1 clips, the minimal caption look."""
+    client = stack.client(stack.register("square"))
+    resp = _submit_file(client, talk.path, {**FAST, "clip_count": "1", "aspect": "1:1",
+                                            "caption_style": "minimal", "layout": ""})
+    assert resp.status_code == 200, resp.text
+    status = stack.wait(client, f"/api/status/{resp.json()['job_id']}")
+    assert status["status"] == "completed", status
+    clip = status["clips"][0]
+    assert (clip["width"], clip["height"]) == (1080, 1080)
+    out = Path(f"/tmp/reelforge-e2e-square-{clip['id']}.mp4")
+    out.write_bytes(httpx.get(clip["video_url"]).content)
+    with av.open(str(out)) as c:
+        assert (c.streams.video[0].codec_context.width, c.streams.video[0].codec_context.height) == (1080, 1080)
+    # the minimal look groups up to 7 words a cue (bold: at most 3)
+    srt = httpx.get(clip["srt_url"]).text
+    assert max(len(b.split("\n")[2].split()) for b in srt.strip().split("\n\n")) > 3
+    bad = client.post("/api/process", json={"url": "https://example.com/v.mp4", "aspect": "4:3"})
+    assert bad.status_code == 422 and "aspect" in bad.json()["detail"]
+
+
 def test_submission_errors(stack, talk: mediagen.TalkVideo, settings_env: pytest.MonkeyPatch) -> None:
     client = stack.client(stack.register("errors"))
     neither = client.post("/api/process", json={})

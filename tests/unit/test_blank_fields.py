@@ -56,12 +56,13 @@ def test_seed002_process_json_with_empty_url_is_no_url(api: TestClient) -> None:
 
 def test_seed002_process_form_with_empty_optional_fields(api: TestClient) -> None:
     fields = {"url": "", "language": "", "whisper_model": "", "clip_count": "", "min_duration": "",
-              "max_duration": "", "captions": ""}
+              "max_duration": "", "captions": "", "aspect": "", "layout": "", "caption_style": ""}
     resp = api.post("/api/process", data=fields, files={"file": ("talk.mp4", b"\x00" * 64, "video/mp4")})
     assert resp.status_code == 200, resp.text
     params = ProcessOptions(**jobs.get(resp.json()["job_id"])["params"]["options"])
     assert params.model_dump() == {"clip_count": None, "min_duration": 15.0, "max_duration": 60.0,
-                      "language": None, "whisper_model": None, "captions": True}
+                                   "language": None, "whisper_model": None, "aspect": "9:16",
+                                   "layout": "auto", "captions": True, "caption_style": "bold"}
 
 
 def test_process_upload_url_with_empty_optional_fields(api: TestClient) -> None:

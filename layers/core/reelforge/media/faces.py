@@ -43,12 +43,15 @@ class FaceSample:
     faces: tuple[Face, ...] = ()
 
 
-# Faces are looked for in frames this wide. Haar's frontal cascade needs ~40 px for a steady
-# detection: at 640 px (360 tall) a face 8% of the frame tall (a speaker on a stage, a
-# picture-in-picture box) was missed in every sample of bench/reframe.py; at 960 px it is
-# found in every one, for 1.4-1.9x the CPU of a full search (tracking between full searches
-# keeps most samples cheap).
+# Frames are decoded this wide and searched at COARSE_WIDTH first. Haar's frontal cascade
+# needs ~40 px for a steady detection: at 640 px (360 tall) a face 8% of the frame tall (a
+# speaker on a stage, a picture-in-picture box) was missed in every sample of
+# bench/reframe.py, at 960 px found in every one. A full search at 960 px costs 1.4-2.3x one
+# at 640, so only small faces are looked for at 960 px, and only where 640 px found nobody,
+# on every FULL_SEARCH_EVERY-th sample and at each shot's start.
 SAMPLE_WIDTH = 960
+COARSE_WIDTH = 640
+SMALL_FACE_MAX = 72  # px at SAMPLE_WIDTH: bigger faces are found at COARSE_WIDTH
 
 
 @lru_cache(maxsize=4)
@@ -69,6 +72,21 @@ def _sample_size(src: VideoSource, width: int) -> tuple[int, int]:
 def _detect(cascade: cv2.CascadeClassifier, gray: np.ndarray, **kw: object) -> list[tuple]:
     boxes, _levels, weights = cascade.detectMultiScale3(gray, outputRejectLevels=True, **kw)
     return [(*map(int, b), float(w)) for b, w in zip(boxes, np.ravel(weights), strict=False)]
+
+
+def detect_small_faces(gray: np.ndarray, max_side: int = SMALL_FACE_MAX) -> tuple[Face, ...]:
+    """Frontal faces no taller than `max_side` px: the ones a coarser search cannot see."""
+    fh, fw = gray.shape[:2]
+    min_side = max(20, int(0.05 * fh))
+    if max_side <= min_side:
+        return ()
+    boxes = _detect(_cascade("haarcascade_frontalface_default.xml"), gray, scaleFactor=1.1,
+                    minNeighbors=5, minSize=(min_side, min_side), maxSize=(max_side, max_side))
+    if not boxes:
+        return ()
+    best = max(b[4] for b in boxes)
+    return tuple(Face((x + w / 2) / fw, (y + h / 2) / fh, w / fw, h / fh)
+                 for x, y, w, h, score in boxes if score >= 0.3 * best)
 
 
 def detect_faces_in(gray: np.ndarray, *, profile: bool = True) -> tuple[Face, ...]:
@@ -170,6 +188,7 @@ def detect_faces(
     duration = max(0.0, end - start)
     times = sample_times(duration, fps=fps, shot_starts=shot_starts, frame_rate=video.fps or 30.0)
     sw, sh = _sample_size(video, width)
+    cw, ch = _sample_size(video, min(width, COARSE_WIDTH))
     cmd = [
         ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
         *input_options(source),
@@ -192,14 +211,18 @@ def detect_faces(
         shots = set(times[:1]) | {t for t in times if any(abs(t - s) < 1 / fps for s in shot_starts)}
         try:
             while i < len(times) and len(buf := proc.stdout.read(frame_bytes)) == frame_bytes:
-                gray = np.frombuffer(buf, np.uint8).reshape(sh, sw)
+                fine = np.frombuffer(buf, np.uint8).reshape(sh, sw)
+                coarse = cv2.resize(fine, (cw, ch), interpolation=cv2.INTER_AREA) if cw < sw else fine
                 # a new shot, or every FULL_SEARCH_EVERY samples: look everywhere
-                tracked = len(faces) == 1 and i % FULL_SEARCH_EVERY != 0 and times[i] not in shots
-                faces = track_face(gray, faces[0]) if tracked else ()
+                full = i % FULL_SEARCH_EVERY == 0 or times[i] in shots
+                faces = () if full or len(faces) != 1 else track_face(
+                    fine if faces[0].h * ch < 40 else coarse, faces[0])
                 if not faces:
                     # profiles only bridge a face that turned away: two more cascade passes
                     # on every faceless B-roll frame would triple the cost for nothing
-                    faces = detect_faces_in(gray, profile=profile and seen_face)
+                    faces = detect_faces_in(coarse, profile=profile and seen_face)
+                if not faces and full and coarse is not fine:
+                    faces = detect_small_faces(fine)
                 seen_face = bool(faces)
                 yield FaceSample(times[i], faces)
                 i += 1

@@ -1,0 +1,50 @@
+"""Word error rate of a transcript against the script that was spoken, for tests and benches.
+
+Both sides are normalised the way a listener would compare them: case and punctuation
+dropped, digits and "%" spelled out ("23%" -> "twenty three percent", as espeak-ng says it).
+"""
+
+from __future__ import annotations
+
+import re
+
+_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+         "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+         "eighteen", "nineteen"]
+_TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+
+def number_words(n: int) -> str:
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
+    if n < 1000:
+        rest = n % 100
+        return f"{_ONES[n // 100]} hundred" + (f" {number_words(rest)}" if rest else "")
+    rest = n % 1000
+    return f"{number_words(n // 1000)} thousand" + (f" {number_words(rest)}" if rest else "")
+
+
+def normalise(text: str) -> list[str]:
+    text = text.lower().replace("%", " percent ").replace("-", " ")
+    text = re.sub(r"(\d),(\d{3})", r"\1\2", text)
+    text = re.sub(r"\d+", lambda m: f" {number_words(int(m.group()))} " if len(m.group()) < 7 else m.group(), text)
+    return re.findall(r"[a-z0-9']+", text)
+
+
+def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(substitutions + deletions + insertions, reference words): a Levenshtein on words."""
+    ref, hyp = normalise(reference), normalise(hypothesis)
+    prev = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        cur = [i] + [0] * len(hyp)
+        for j, h in enumerate(hyp, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
+        prev = cur
+    return prev[-1], len(ref)
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    errors, words = word_errors(reference, hypothesis)
+    return errors / max(1, words)
