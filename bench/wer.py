@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/wer.py [--seconds 250] [--model base]
 
-A known script (the talk of bench/clips.py) is spoken by several espeak-ng voices (American,
-British RP and Caribbean English), so the recording is long enough for the windowed
+A known script (the talk of bench/clips.py) is spoken by the Piper voice of the narration
+(en_US joe) and by several espeak-ng voices (American, British RP and Caribbean English), so the recording is long enough for the windowed
 transcription to cut it at least twice (windows of <= 120 s); each recording is transcribed
 by the real `reelforge.media.transcribe.transcribe` with each decoding setting, and the
 transcript is compared word by word with the script (tests/speech.py: case, punctuation and
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import mediagen  # noqa: E402
 from speech import word_errors  # noqa: E402
 
-VOICES = ("en-us", "en-gb-x-rp", "en-029")
+VOICES = ("piper-en_US-joe", "en-us", "en-gb-x-rp", "en-029")
 SETTINGS = {
     "default (beam 1, vad)": {"beam_size": 1, "vad": True},
     "beam 5, vad": {"beam_size": 5, "vad": True},
@@ -47,6 +47,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=250.0, help="speech per voice")
     parser.add_argument("--model", default="base")
+    parser.add_argument("--voices", default=",".join(VOICES), help="comma-separated, of: " + ", ".join(VOICES))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -54,30 +55,36 @@ def main() -> int:
     from clips import talk_sentences
 
     from reelforge.media.transcribe import load_model, transcribe
+    from reelforge.media.tts import synthesize
 
     load_model(args.model, "auto", "auto")  # loaded once, outside the timings
     results = []
     with tempfile.TemporaryDirectory() as scratch:
         sentences = talk_sentences(args.seconds, Path(scratch))
         script = " ".join(sentences)
-        for voice in VOICES:
-            talk = mediagen.talk_video(args.out / f"wer-{voice}.mp4", sentences=sentences,
-                                       size=(320, 180), fps=10, scene_cut_every_s=None, face=False,
-                                       voice=voice)
+        for voice in args.voices.split(","):
+            if voice.startswith("piper"):
+                spoken = synthesize(script, args.out / "wer-piper.wav", voice=voice)
+                audio, seconds = spoken.path, spoken.duration
+            else:
+                talk = mediagen.talk_video(args.out / f"wer-{voice}.mp4", sentences=sentences,
+                                           size=(320, 180), fps=10, scene_cut_every_s=None,
+                                           face=False, voice=voice)
+                audio, seconds = talk.path, talk.duration
             base_cpu = None
             for name, setting in SETTINGS.items():
                 c0, t0 = _cpu(), time.perf_counter()
-                transcript = transcribe(talk.path, model=args.model, language="en", **setting)
+                transcript = transcribe(audio, model=args.model, language="en", **setting)
                 cpu, wall = _cpu() - c0, time.perf_counter() - t0
                 base_cpu = base_cpu or cpu
                 errors, words = word_errors(script, transcript.text)
                 results.append({"voice": voice, "setting": name, "wer": errors / words,
                                 "errors": errors, "words": words, "cpu_s": cpu, "wall_s": wall,
                                 "cpu_vs_default": cpu / base_cpu,
-                                "audio_s": talk.duration})
+                                "audio_s": seconds})
                 print(f"{voice:<11} {name:<22} WER {100 * errors / words:5.1f}%  "
                       f"({errors}/{words} words)  cpu {cpu:6.1f} s ({cpu / base_cpu:4.2f}x)  "
-                      f"wall {wall:5.1f} s for {talk.duration:.0f} s of speech", flush=True)
+                      f"wall {wall:5.1f} s for {seconds:.0f} s of speech", flush=True)
     print("\nper voice, default setting (what the pipeline runs):")
     for r in results:
         if r["setting"].startswith("default"):
