@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from reelforge.fields import BlankIsAbsent, OptionalStr
 from reelforge.media.captions import CaptionStyle
-from reelforge.media.reframe import Aspect, LayoutChoice
+from reelforge.media.layouts import Aspect, LayoutChoice
 from reelforge.projects.schemas import UploadBody
 
 

@@ -27,21 +27,14 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 import numpy as np
 
 from reelforge.errors import InvalidMediaError
 from reelforge.media.faces import Face, FaceSample, detect_faces
+from reelforge.media.layouts import LAYOUT_CHOICES, Layout, output_size
 from reelforge.media.source import VideoSource, probe_video
-
-Layout = Literal["focus", "split", "fit"]
-LayoutChoice = Literal["auto", "focus", "split", "fit"]
-Aspect = Literal["9:16", "1:1", "16:9"]
-OUTPUT_SIZES: dict[str, tuple[int, int]] = {"9:16": (1080, 1920), "1:1": (1080, 1080),
-                                            "16:9": (1920, 1080)}
-ASPECTS: tuple[str, ...] = get_args(Aspect)
-LAYOUT_CHOICES: tuple[str, ...] = get_args(LayoutChoice)
 
 
 @dataclass(frozen=True)
@@ -130,13 +123,6 @@ class ReframePlan:
 
     def filter(self, inp: str = "0:v", out: str = "reframed", rate: float | None = None) -> str:
         return reframe_filter(self, inp=inp, out=out, rate=rate)
-
-
-def output_size(aspect: str) -> tuple[int, int]:
-    try:
-        return OUTPUT_SIZES[aspect]
-    except KeyError:
-        raise ValueError(f"aspect must be one of {', '.join(OUTPUT_SIZES)}") from None
 
 
 def _face_band(plan: ReframePlan, shot: Shot, face: Face) -> tuple[float, float] | None:
