@@ -4,6 +4,7 @@ cuts at scene cuts, one layout per shot (focus, split, fit), and renders through
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import av
@@ -339,3 +340,19 @@ def test_thumbnail_time_is_a_strong_face() -> None:
     p = plan_camera(big, src_w=1920, src_h=1080, duration=10)
     assert p.thumbnail_t == pytest.approx(4.0)
     assert p.mode == "focus"
+
+
+def test_long_clips_pick_exactly_the_wanted_frames() -> None:
+    """A 2 minute clip has hundreds of sample times: ffmpeg's select must take the expression
+    (a flat sum of ~100 terms was refused) and give one frame per wanted time."""
+    times = sample_times(120.0, fps=3, shot_starts=[10.0, 47.3, 90.0])
+    assert len(times) > 300
+    proc = subprocess.run(
+        [faces.ffmpeg_exe(), "-hide_banner", "-nostdin", "-f", "lavfi",
+         "-i", "testsrc=s=64x36:r=30:d=120",
+         "-vf", f"select='{faces._select_expression(times)}',showinfo", "-f", "null", "-"],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    picked = [float(m) for m in re.findall(r"pts_time:([\d.]+)", proc.stderr)]
+    assert len(picked) == len(times)
+    assert all(0 <= p - t < 1 / 30 + 1e-6 for p, t in zip(picked, times, strict=True))
