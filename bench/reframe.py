@@ -72,7 +72,7 @@ def _panels(layout: str, h: int) -> list[tuple[int, int]]:
     return [(0, h // 2), (h // 2, h)] if layout == "split" else [(0, h)]
 
 
-def measure_clip(video: mediagen.LayoutVideo, clip: Path, start: float, plan: object) -> dict:
+def measure_clip(video: mediagen.LayoutVideo, clip: Path, start: float) -> dict:
     """Per output frame: which scene it shows, and whether each face marker is centred."""
     rows = []
     with av.open(str(clip)) as container:
@@ -180,7 +180,7 @@ def main() -> int:
         render_clip(video.path, start=start, end=end, words=[], out_path=clip, scene_cuts=cuts,
                     plan=plan)
         render_s = time.perf_counter() - t0
-        measured = measure_clip(video, clip, start, plan)
+        measured = measure_clip(video, clip, start)
         for row in measured["rows"]:
             if "centred" in row:
                 per_kind[row["kind"]]["all"].append(row["centred"])
