@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)            # speech for test media and narration
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || need+=(fonts-dejavu-core)  # libass captions
+[ -e /usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf ] || need+=(fonts-noto-core)  # slide text in every seed language
+ls /usr/lib/x86_64-linux-gnu/libfribidi.so.0* >/dev/null 2>&1 || need+=(libfribidi0)  # Pillow's raqm text shaping
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing system packages: ${need[*]}"
   sudo_cmd=""

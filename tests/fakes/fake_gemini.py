@@ -5,7 +5,10 @@ is mocked, so the tests exercise its URL building, headers, request encoding and
 mapping. It speaks the Gemini Developer API shape:
 
     POST /{version}/models/{model}:generateContent        -> GenerateContentResponse JSON
+                                                              (text, or inline audio/image data)
     POST /{version}/models/{model}:streamGenerateContent   -> the same, as one SSE event
+    POST /{version}/models/{model}:predict                 -> Imagen's PredictResponse
+                                                              (``reply_image`` answers either)
     GET  /{version}/models/{model}                         -> the Model resource (404 if
                                                               ``models`` is set and lacks it)
 
@@ -17,6 +20,7 @@ is recorded, including the ones answered with an error.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -121,6 +125,24 @@ def generate_content_body(
     return body
 
 
+def inline_data_body(
+    data: bytes, mime: str, *, model: str = "gemini-2.5-flash", finish_reason: str = "STOP"
+) -> dict[str, Any]:
+    """A GenerateContentResponse whose first candidate holds one inline blob (TTS audio, an image)."""
+    body = generate_content_body("", model=model, finish_reason=finish_reason)
+    body["candidates"][0]["content"]["parts"] = [
+        {"inlineData": {"mimeType": mime, "data": base64.b64encode(data).decode("ascii")}}
+    ]
+    return body
+
+
+def predict_image_body(data: bytes, mime: str = "image/png") -> dict[str, Any]:
+    """Imagen's ``:predict`` answer with one generated image."""
+    return {"predictions": [
+        {"bytesBase64Encoded": base64.b64encode(data).decode("ascii"), "mimeType": mime}
+    ]}
+
+
 def error_body(
     status: int, message: str | None = None, reason: str | None = None
 ) -> dict[str, Any]:
@@ -222,6 +244,23 @@ class FakeGemini:
     def reply_json(self, value: Any) -> FakeGemini:
         """Queue a 200 whose text part is ``value`` serialised as JSON (structured output)."""
         return self.reply_text(json.dumps(value))
+
+    def reply_audio(
+        self, pcm: bytes, mime: str = "audio/L16;codec=pcm;rate=24000"
+    ) -> FakeGemini:
+        """Queue a TTS answer: ``pcm`` (raw 16-bit mono samples) as the candidate's inline data."""
+        return self.reply(FakeResponse(body=inline_data_body(pcm, mime)))
+
+    def reply_image(self, image: bytes, mime: str = "image/png") -> FakeGemini:
+        """Queue one generated image, shaped for the request that takes it: inline data for a
+        Gemini image model's ``:generateContent``, ``predictions`` for Imagen's ``:predict``."""
+
+        def answer(request: RecordedRequest) -> FakeResponse:
+            if request.action == "predict":
+                return FakeResponse(body=predict_image_body(image, mime))
+            return FakeResponse(body=inline_data_body(image, mime, model=request.model or ""))
+
+        return self.reply(answer)
 
     def reply_error(
         self,

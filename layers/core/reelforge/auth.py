@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -231,3 +232,25 @@ def _iso(epoch: int) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+
+
+# --- signed links: a URL that works without an Authorization header ------------------------
+# A browser's <video src> cannot send a bearer token, so a finished video is also handed out
+# as a link carrying `expires` and `sig` (HMAC-SHA256 of owner, path and expiry under the
+# server's secret): it grants GET of that one path, for that one owner, until it expires.
+
+def sign_path(owner: str, path: str, ttl_s: int) -> dict[str, str]:
+    expires = int(time.time()) + ttl_s
+    return {"expires": str(expires), "sig": _path_mac(owner, path, expires)}
+
+
+def verify_signed_path(owner: str, path: str, expires: str | None, sig: str | None) -> bool:
+    if not expires or not sig or not expires.isdecimal() or int(expires) < time.time():
+        return False
+    return hmac.compare_digest(sig, _path_mac(owner, path, int(expires)))
+
+
+def _path_mac(owner: str, path: str, expires: int) -> str:
+    key = get_settings().jwt_secret.get_secret_value().encode()
+    message = f"signed-path\n{owner}\n{path}\n{expires}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()

@@ -82,6 +82,14 @@ class Blobs:
                 return None
             raise
 
+    def read_range(self, key: str, start: int, end: int, chunk: int = 256 * 1024) -> Iterator[bytes]:
+        """Bytes start..end (inclusive) of an object, streamed in chunks (one ranged GET)."""
+        body = self._s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={start}-{end}")["Body"]
+        try:
+            yield from body.iter_chunks(chunk)
+        finally:
+            body.close()
+
     def exists(self, key: str) -> bool:
         return self.head(key) is not None
 

@@ -91,12 +91,72 @@ def present(job: dict[str, Any]) -> dict[str, Any]:
     return {"result": job.get("result")} if job["status"] == COMPLETED else {}
 
 
+# --- progress frames: a kind may show its progress in its own seed's words ------------------
+
+Framer = Callable[[dict[str, Any]], dict[str, Any]]
+_framers: dict[str, Framer] = {}
+
+
+def frames(*kinds: str) -> Callable[[Framer], Framer]:
+    """Register the decorated function as the progress-frame shaper of these job kinds.
+
+    It gets a generic frame (`status` queued|running|completed|failed|connected|done, `stage`,
+    `progress` 0-100, `message`, `timestamp` ISO) and returns the frame its seed's clients
+    expect (seed 003 names the stage in `status` and stamps "HH:MM:SS")."""
+
+    def register(fn: Framer) -> Framer:
+        for kind in kinds:
+            _framers[kind] = fn
+        return fn
+
+    return register
+
+
+def frame(kind: str, generic: dict[str, Any]) -> dict[str, Any]:
+    framer = _framers.get(kind)
+    return framer(generic) if framer is not None else generic
+
+
+# --- aliases: ids that name a job indirectly (seed 003's generation ids and topic slugs) -------
+
+Resolver = Callable[[str, str], "str | None"]
+_resolvers: list[Resolver] = []
+
+
+def resolves(fn: Resolver) -> Resolver:
+    """Register `fn(owner, ident) -> job id | None`: the job routes ask it for an id that is
+    not a job of the caller's."""
+    _resolvers.append(fn)
+    return fn
+
+
+def get_for(ident: str, owner: str) -> dict[str, Any]:
+    """The caller's job named `ident` directly or through a registered alias; NotFound."""
+    try:
+        return get(ident, owner)
+    except NotFound:
+        for resolve in _resolvers:
+            job_id = resolve(owner, ident)
+            if job_id:
+                return get(job_id, owner)
+        raise
+
+
 def get(job_id: str, owner: str | None = None) -> dict[str, Any]:
     """The job; NotFound also when it belongs to someone else."""
     item = Table().get(Keys.job(job_id))
     if owner is not None and item.get("owner") != owner:
         raise NotFound(job_id)
     return item
+
+
+def exists(job_id: str) -> bool:
+    """Whether a job with this id exists at all (whoever owns it)."""
+    try:
+        Table().get(Keys.job(job_id))
+    except NotFound:
+        return False
+    return True
 
 
 def set_running(job_id: str, *, execution_arn: str | None = None, message: str = "Started") -> bool:
@@ -125,10 +185,11 @@ def progress(job_id: str, *, stage: str, fraction: float, message: str = "") -> 
     return True
 
 
-def complete(job_id: str, result: dict[str, Any], *, message: str = "Completed") -> bool:
+def complete(job_id: str, result: dict[str, Any], *, message: str = "Completed",
+             stage: str = "completed") -> bool:
     return _change(
         job_id,
-        {"status": COMPLETED, "stage": "completed", "progress": 1.0, "message": message,
+        {"status": COMPLETED, "stage": stage, "progress": 1.0, "message": message,
          "result": result, "expires_at": epoch_in(get_settings().job_retention_seconds)},
     )
 

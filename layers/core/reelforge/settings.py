@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     render_crf: int = Field(default=23, ge=0, le=51)
     fonts_dir: str = "/usr/share/fonts/truetype/dejavu"
 
+    # Narrated videos: how many slides are narrated / drawn at once (the Map's MaxConcurrency),
+    # and how /api/video hands out bytes: "proxy" streams them through the API with Range
+    # support (the embedded default); "redirect" answers 307 to a presigned S3 GET, which
+    # serves Range itself (the cloud: a Lambda response is buffered and at most 6 MB).
+    generate_concurrency: int = Field(default=4, ge=1, le=40)
+    video_delivery: Literal["proxy", "redirect"] = "proxy"
+
     @field_validator("render_preset")
     @classmethod
     def _known_preset(cls, v: str) -> str:

@@ -12,6 +12,8 @@ Item layout (PK / SK):
   JOB#<jid>           META              a job (any long-running thing)
   JOB#<jid>           EVENT#<seq>       a job's progress events, in order
   SLOTS#<kind>        SLOT#<n>          a concurrency slot held by a running job
+  GENERATION#<gid>    META              a narrated video (seed 003); each render of it is a job
+  GENSLUG#<uid>#<s>   REF               the owner's newest generation whose topic slug is s
 GSI1 (GSI1PK = OWNER#<uid>, GSI1SK = <TYPE>#<created_at>) lists an owner's things by type.
 `expires_at` (epoch seconds) is the table's TTL attribute.
 """
@@ -104,6 +106,14 @@ class Keys:
     def ref(kind: str, rid: str) -> dict[str, str]:
         """Where a segment or variant lives: routes name them without their project."""
         return {"PK": f"{kind.upper()}REF#{rid}", "SK": "REF"}
+
+    @staticmethod
+    def generation(gid: str) -> dict[str, str]:
+        return {"PK": f"GENERATION#{gid}", "SK": "META"}
+
+    @staticmethod
+    def generation_slug(uid: str, slug: str) -> dict[str, str]:
+        return {"PK": f"GENSLUG#{uid}#{slug}", "SK": "REF"}
 
     @staticmethod
     def slot(kind: str, n: int) -> dict[str, str]:

@@ -118,7 +118,7 @@ class GenaiJsonClient:
         self, contents: list[types.Content], config: types.GenerateContentConfig
     ) -> tuple[str | None, str | None]:
         """The model's text, or None and why there is none (blocked, no candidates)."""
-        with self._named_errors():
+        with self.named_errors():
             response = self.client.models.generate_content(
                 model=self.model, contents=contents, config=config
             )
@@ -135,11 +135,11 @@ class GenaiJsonClient:
     def check_model(self) -> None:
         """One cheap call (GET models/{model}) that fails as ``generate`` would for a rejected
         key, an unknown model or an unreachable API; no tokens are spent."""
-        with self._named_errors():
+        with self.named_errors():
             self.client.models.get(model=self.model)
 
     @contextlib.contextmanager
-    def _named_errors(self) -> Iterator[None]:
+    def named_errors(self) -> Iterator[None]:
         try:
             yield
         except genai_errors.APIError as exc:

@@ -24,6 +24,7 @@ from reelforge.errors import (
     TransientError,
     UnsupportedPromptError,
 )
+from reelforge.narrate import router as narrate
 from reelforge.projects import router as projects
 from reelforge.settings import get_settings
 from reelforge.store import NotFound
@@ -31,7 +32,7 @@ from reelforge.store import NotFound
 # WIRING: every surface's routes. Importing a surface's router also registers its job
 # presenters, upload handlers and project fields (see jobs.presents, uploads.handles).
 ROUTERS = (routes_system.router, routes_auth.router, routes_jobs.router, projects.router,
-           clips.router, editor.router)
+           clips.router, editor.router, narrate.router)
 
 # Our named errors carry messages meant for the user; in a synchronous route they become
 # these statuses (the first matching class in this order wins) instead of a bare 500.
@@ -76,7 +77,8 @@ def create_app() -> FastAPI:
         allow_credentials=True,
         allow_methods=["*"],
         allow_headers=["*"],
-        expose_headers=["content-type", "accept-ranges", "content-length", "content-range"],
+        expose_headers=["content-type", "accept-ranges", "content-length", "content-range",
+                        "content-encoding", "etag"],
     )
     for router in ROUTERS:
         app.include_router(router)

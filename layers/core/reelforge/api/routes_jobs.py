@@ -21,6 +21,8 @@ from reelforge.store import NotFound
 
 router = APIRouter(prefix="/api", tags=["jobs"])
 _SEED000_STATUS = {"queued": "pending"}
+_HEARTBEAT_S = 15.0
+_APPEAR_WAIT_S = 5.0
 
 
 def status_view(job: dict[str, Any]) -> dict[str, Any]:
@@ -36,9 +38,8 @@ def status_view(job: dict[str, Any]) -> dict[str, Any]:
         "timestamp": job.get("updatedAt"),
         "created_at": job.get("createdAt"),
     }
-    if job["status"] == jobs.COMPLETED:
-        view.update(jobs.present(job))
-    return view
+    view.update(jobs.present(job))  # the owning surface's fields (see jobs.presents)
+    return jobs.frame(job["kind"], view)
 
 
 def job_view(job: dict[str, Any]) -> dict[str, Any]:
@@ -58,12 +59,14 @@ def job_view(job: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/job/{job_id}")
 def get_job(job_id: str, p: Principal = Depends(require("jobs:read"))) -> dict[str, Any]:
-    return job_view(jobs.get(job_id, p.user_id))
+    return job_view(jobs.get_for(job_id, p.user_id))
 
 
 @router.get("/status/{job_id}")
 def get_status(job_id: str, p: Principal = Depends(require("jobs:read"))) -> dict[str, Any]:
-    return status_view(jobs.get(job_id, p.user_id))
+    """A job's state; `job_id` may also be an alias a surface resolves (seed 003's
+    generation id or topic slug)."""
+    return status_view(jobs.get_for(job_id, p.user_id))
 
 
 @router.get("/progress/{job_id}")
@@ -76,41 +79,63 @@ async def progress_stream(
     """Server-Sent Events: every progress change, then the final state and `done`.
 
     Each event has an `id:` (the event sequence), so a client that reconnects with
-    `Last-Event-ID` resumes where it left off (API Gateway cuts responses at ~29 s).
+    `Last-Event-ID` resumes where it left off; a comment line every 15 s keeps proxies from
+    closing a quiet stream. `job_id` may be an alias (see jobs.resolves).
     """
-    jobs.get(job_id, p.user_id)  # 404 before the stream starts
+    job = await _job_soon(job_id, p.user_id)  # 404 before the stream starts
     # isdecimal, not isdigit: isdigit() also takes '²', which int() refuses.
     after = int(last_event_id) if last_event_id and last_event_id.isdecimal() else -1
     return StreamingResponse(
-        _events(job_id, after, max_seconds),
+        _events(job["id"], job["kind"], after, max_seconds),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no",
                  "Connection": "keep-alive"},
     )
 
 
-async def _events(job_id: str, after: int, max_seconds: float) -> AsyncIterator[str]:
-    yield _sse({"status": "connected", "progress": 0, "message": "Connected to progress stream",
-                "job_id": job_id, "timestamp": _now()})
+async def _job_soon(ident: str, owner: str) -> dict[str, Any]:
+    """The caller's job `ident`, waiting up to 5 s for it to appear: seed 003's front end
+    opens the stream at the moment it posts the generation, so the two requests race."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _APPEAR_WAIT_S
+    while True:
+        try:
+            return await asyncio.to_thread(jobs.get_for, ident, owner)
+        except NotFound:
+            if loop.time() >= deadline or await asyncio.to_thread(jobs.exists, ident):
+                raise  # gone for good, or someone else's: no waiting on other users' ids
+        await asyncio.sleep(0.5)
+
+
+async def _events(job_id: str, kind: str, after: int, max_seconds: float) -> AsyncIterator[str]:
+    def frame(payload: dict[str, Any]) -> dict[str, Any]:
+        return jobs.frame(kind, {"job_id": job_id, **payload})
+
+    yield _sse(frame({"status": "connected", "progress": 0, "message": "Connected to progress stream",
+                      "timestamp": _now()}))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max_seconds
+    quiet_since = loop.time()
     while loop.time() < deadline:
         try:
             new = await asyncio.to_thread(jobs.events, job_id, after)
             job = await asyncio.to_thread(jobs.get, job_id)
         except NotFound:
-            yield _sse({"status": "failed", "progress": 0, "message": "Job expired", "job_id": job_id,
-                        "timestamp": _now()})
+            yield _sse(frame({"status": "failed", "progress": 0, "message": "Job expired",
+                              "timestamp": _now()}))
             return
         for ev in new:
             after = ev["seq"]
-            yield _sse({**ev, "progress": round(100 * float(ev["progress"])), "job_id": job_id},
-                       event_id=ev["seq"])
+            yield _sse(frame({**ev, "progress": round(100 * float(ev["progress"]))}), event_id=ev["seq"])
+            quiet_since = loop.time()
         if job["status"] in jobs.TERMINAL and not new:
-            yield _sse({**status_view(job), "timestamp": _now()})
-            yield _sse({"status": "done", "progress": 100, "message": "Stream ended",
-                        "job_id": job_id, "timestamp": _now()})
+            yield _sse(status_view(job))
+            yield _sse(frame({"status": "done", "progress": 100, "message": "Stream ended",
+                              "timestamp": _now()}))
             return
+        if loop.time() - quiet_since >= _HEARTBEAT_S:
+            yield ": heartbeat\n\n"
+            quiet_since = loop.time()
         await asyncio.sleep(0.5)
     yield ": stream time limit reached, reconnect with Last-Event-ID\n\n"
 

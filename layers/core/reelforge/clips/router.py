@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from reelforge import blobs
+from reelforge.ai.choice import ProviderChoice, choose_provider
 from reelforge.api.deps import provider_key, require
 from reelforge.api.streaming_form import read_form
 from reelforge.api.urls import check_url
@@ -21,7 +22,6 @@ from reelforge.clips.schemas import (
     ProcessOptions,
     ProcessUploadBody,
     ProcessUrlBody,
-    ProviderChoice,
     Source,
 )
 from reelforge.settings import get_settings
@@ -31,10 +31,7 @@ _OPTION_FIELDS = set(ProcessOptions.model_fields)
 
 
 def _provider(x_gemini_key: str | None) -> ProviderChoice:
-    key = provider_key(x_gemini_key, "X-Gemini-Key")
-    if key is None and get_settings().require_gemini_key:
-        raise HTTPException(400, "Missing X-Gemini-Key header")
-    return service.choose_provider(key)
+    return choose_provider(provider_key(x_gemini_key, "X-Gemini-Key"))
 
 
 @router.post("/process")

@@ -53,11 +53,6 @@ class ProcessUploadBody(UploadBody, ProcessOptions):
     pass
 
 
-class ProviderChoice(BaseModel):
-    name: Literal["local", "gemini"]
-    sealed_key: str | None = None  # see keyseal: never the plain key
-
-
 class Source(BaseModel):
     kind: Literal["upload", "url"]
     key: str | None = None

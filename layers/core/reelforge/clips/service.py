@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from reelforge import jobs, keyseal, uploads
+from reelforge import jobs, uploads
+from reelforge.ai.choice import ProviderChoice
 from reelforge.blobs import Blobs
-from reelforge.clips.schemas import ProcessOptions, ProviderChoice, Source
+from reelforge.clips.schemas import ProcessOptions, Source
 from reelforge.settings import get_settings
 from reelforge.store import ConditionFailed, Keys, NotFound, Table, new_id
 from reelforge.workflow import start_execution
@@ -35,13 +36,6 @@ def report(job_id: str, stage: str, done: float, message: str) -> None:
 def upload_key(job: dict[str, Any], file_name: str) -> str:
     """Where the job's video goes; the object landing there starts the job."""
     return f"{job[jobs.UPLOAD_PREFIX_FIELD]}{file_name}"
-
-
-def choose_provider(header_key: str | None) -> ProviderChoice:
-    """X-Gemini-Key selects Gemini for this job; otherwise the server's default provider."""
-    if header_key:
-        return ProviderChoice(name="gemini", sealed_key=keyseal.seal(header_key))
-    return ProviderChoice(name=get_settings().ai_provider)
 
 
 def create_job(owner: str, options: ProcessOptions, provider: ProviderChoice, source: Source | None,

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from reelforge import blobs, jobs, slots
+from reelforge.ai.choice import ProviderChoice
 from reelforge.blobs import Blobs
-from reelforge.clips.schemas import ProcessOptions, ProviderChoice, Source
+from reelforge.clips.schemas import ProcessOptions, Source
 from reelforge.clips.service import KIND, report
 from reelforge.errors import InvalidMediaError
 from reelforge.models import Scene, Transcript

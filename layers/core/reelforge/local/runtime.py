@@ -62,6 +62,10 @@ _LOCAL_ENV = {
     "POWERTOOLS_DEV": "false",
     "WHISPER_KEEP_LOADED": "false",
 }
+# Where one machine differs from the cloud on purpose, over the template's values: the API
+# serves video bytes itself (with Range) instead of redirecting to S3, which on loopback is
+# moto, whose Range handling is not RFC 9110's.
+_EMBEDDED_OVER_TEMPLATE = {"VIDEO_DELIVERY": "proxy"}
 
 
 def project_root() -> Path:
@@ -263,7 +267,7 @@ class EmbeddedAWS:
             by_type.setdefault(spec["Type"], []).append(logical)
 
         self._assign_names(resources, resolver)
-        self.env = self._function_env(template, resolver)
+        self.env = {**self._function_env(template, resolver), **_EMBEDDED_OVER_TEMPLATE}
         self._set_env(self.env)
         from reelforge.settings import get_settings
 

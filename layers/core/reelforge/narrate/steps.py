@@ -1,0 +1,375 @@
+"""The `generate` state machine's steps (one function per Task).
+
+Every artifact of a slide is stored under a key made from a hash of everything that went
+into it (`cache/<kind>-<hash>.<ext>`), so a re-render finds what has not changed and
+reuses it: editing one slide re-narrates and redraws that slide alone, re-encodes its span
+and its two crossfades, and re-joins the rest by stream copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from reelforge import jobs
+from reelforge.ai.choice import ProviderChoice
+from reelforge.blobs import Blobs
+from reelforge.media import compose
+from reelforge.media.layouts import output_size
+from reelforge.models import Word
+from reelforge.narrate import service
+from reelforge.narrate.schemas import Content, RenderOptions, Slide
+from reelforge.narrate.service import KIND, audio_progress, media_progress, report
+from reelforge.narrate.writers.base import Brief
+from reelforge.settings import get_settings
+from reelforge.store import Keys, Table, now_iso
+from reelforge.workflow import readable_error, unseal_provider_key
+
+# Bump when the look or the encoding of pieces changes, so old cached pieces are not reused.
+_PIECE_VERSION = "1"
+
+
+def _digest(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def _cache_key(gid: str, kind: str, digest: str, ext: str) -> str:
+    return f"{service.generation_prefix(gid)}cache/{kind}-{digest}.{ext}"
+
+
+def _provider(event: dict[str, Any]) -> tuple[str, str | None]:
+    choice = ProviderChoice(**event["provider"])
+    key = unseal_provider_key(choice.sealed_key)
+    if choice.name == "gemini" and key is None and get_settings().gemini_api_key:
+        key = get_settings().gemini_api_key.get_secret_value()
+    return choice.name, key
+
+
+def _brief(gen: dict[str, Any]) -> Brief:
+    options = RenderOptions(**gen["options"])
+    source = None
+    if gen.get("has_source"):
+        source = Blobs().get_bytes(service.source_key(gen["id"])).decode()
+    return Brief(topic=gen["topic"], num_slides=int(gen["num_slides"]), language=options.language,
+                 tone=options.tone, source_text=source, target_duration_s=gen.get("target_duration_s"))
+
+
+def _writer(event: dict[str, Any]):  # noqa: ANN202 - a narrate.writers Writer
+    from reelforge.narrate.writers.registry import writer
+
+    name, key = _provider(event)
+    return writer(name, api_key=key, model=get_settings().gemini_model,
+                  base_url=get_settings().gemini_base_url)
+
+
+def _generation(event: dict[str, Any]) -> dict[str, Any]:
+    return Table().get(Keys.generation(event["generation_id"]))
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+def start_step(event: dict[str, Any]) -> dict[str, Any]:
+    job_id = event["job_id"]
+    jobs.set_running(job_id, message="🚀 Starting generation...")
+    report(job_id, "started", 0, "🚀 Starting generation...")
+    if event.get("mode") == "render":
+        script = service.load_script(event["generation_id"])
+        return {"slides": [s.slide_number for s in script.slide_scripts]}
+    return {"slides": []}
+
+
+def write_content_step(event: dict[str, Any]) -> dict[str, Any]:
+    report(event["job_id"], "generating_content", 10, "📝 Generating presentation content...")
+    gen = _generation(event)
+    content = _writer(event).write_content(_brief(gen))
+    service.save_content(gen["id"], content)
+    return {"total": len(content.slides), "notes": content.notes}
+
+
+def write_script_step(event: dict[str, Any]) -> dict[str, Any]:
+    report(event["job_id"], "generating_scripts", 20, "📜 Generating voice scripts...")
+    gen = _generation(event)
+    content = service.load_content(gen["id"])
+    script = _writer(event).write_script(_brief(gen), content)
+    service.save_script(gen["id"], script)
+    Table().update(Keys.generation(gen["id"]), {"has_script": True, "updatedAt": now_iso()})
+    return {"slides": [s.slide_number for s in script.slide_scripts]}
+
+
+def review_step(event: dict[str, Any]) -> dict[str, Any]:
+    """stop_after "script": the job ends here; POST /api/generate/{id}/render goes on."""
+    jobs.complete(event["job_id"], {"stopped_after": "script"}, stage="script_ready",
+                  message="📜 Script ready for review: edit it, then POST /api/generate/{id}/render")
+    return {"stopped_after": "script"}
+
+
+# --- narration -------------------------------------------------------------------------------
+
+def speak_step(event: dict[str, Any]) -> dict[str, Any]:
+    """Speak one slide's narration (or reuse the identical one from an earlier render)."""
+    from reelforge.narrate.speech import speak
+
+    job_id, gid, n, total = event["job_id"], event["generation_id"], int(event["slide_number"]), int(event["total"])
+    options = RenderOptions(**event["options"])
+    line = service.load_script(gid).slide_scripts[n - 1]
+    provider, key = _provider(event)
+    digest = _digest(_PIECE_VERSION, "narration", line.narration_text, options.language, options.voice, provider)
+    audio_key, words_key = _cache_key(gid, "narration", digest, "wav"), _cache_key(gid, "words", digest, "json")
+    store = Blobs()
+    cached = store.head(words_key)
+    done = int(jobs.get(job_id).get("slides_narrated") or 0)
+    if cached:
+        meta = json.loads(store.get_bytes(words_key))
+        reused, note = True, meta.get("note")
+    else:
+        report(job_id, "generating_audio", audio_progress(done, total), f"🎤 Generating audio for slide {n}/{total}...")
+        with tempfile.TemporaryDirectory(prefix="narrate-") as tmp:
+            speech, note = speak(line.narration_text, Path(tmp) / "narration.wav", language=options.language,
+                                 voice=options.voice, provider=provider, api_key=key,
+                                 base_url=get_settings().gemini_base_url)
+            store.put_file(audio_key, speech.path, "audio/wav")
+        meta = {"duration": speech.duration, "voice": speech.voice, "note": note,
+                "words": [w.model_dump() for w in speech.words]}
+        store.put_bytes(words_key, json.dumps(meta).encode(), "application/json")
+        reused = False
+    done = jobs.increment(job_id, "slides_narrated")
+    report(job_id, "generating_audio", audio_progress(done, total),
+           f"✅ Generated audio for slide {n}/{total} ({meta['duration']:.1f}s)"
+           + (" (unchanged, reused)" if reused else ""))
+    return {"slide_number": n, "audio_key": audio_key, "words_key": words_key,
+            "duration": meta["duration"], "reused": reused, "note": note}
+
+
+def timeline_step(event: dict[str, Any]) -> dict[str, Any]:
+    """Lay the slides on the frame timeline from their real narration lengths, mix the
+    narration into one loudness-normalised track, and write those times into the script."""
+    job_id, gid = event["job_id"], event["generation_id"]
+    report(job_id, "combining_audio", 48, "🎵 Combining audio tracks...")
+    narrated = sorted(event["narrated"], key=lambda x: x["slide_number"])
+    windows = compose.plan_windows([x["duration"] for x in narrated])
+    total_s = windows[-1].end_s
+    store = Blobs()
+    with tempfile.TemporaryDirectory(prefix="timeline-") as tmp:
+        parts = [(store.download(x["audio_key"], Path(tmp) / f"{x['slide_number']}.wav"), w.speech_at)
+                 for x, w in zip(narrated, windows, strict=True)]
+        mixed = compose.mix_narration(parts, total=total_s, out=Path(tmp) / "narration.wav")
+        narration_key = f"{service.generation_prefix(gid)}renders/{job_id}-narration.wav"
+        store.put_file(narration_key, mixed, "audio/wav")
+    script = service.load_script(gid)
+    for line, w in zip(script.slide_scripts, windows, strict=True):
+        line.start_time, line.end_time = round(w.start_s, 3), round(w.end_s, 3)
+    script.total_duration, script.timed = round(total_s, 3), True
+    service.save_script(gid, script)
+    report(job_id, "combining_audio", 49, "✅ Audio tracks combined")
+    report(job_id, "generating_media", 50, "🎨 Generating slide visuals...")
+    slides = []
+    for i, (x, w) in enumerate(zip(narrated, windows, strict=True)):
+        first, count = compose.body_span(windows, i)
+        slides.append({"slide_number": x["slide_number"], "frames": w.frames, "first": first,
+                       "count": count, "words_key": x["words_key"]})
+    return {"slides": slides, "narration_key": narration_key, "duration": round(total_s, 3),
+            "notes": sorted({x["note"] for x in narrated if x.get("note")}),
+            "reused_narrations": [x["slide_number"] for x in narrated if x.get("reused")]}
+
+
+# --- pictures --------------------------------------------------------------------------------
+
+def _visual_kind(slide: Slide) -> tuple[str, str, str]:
+    """(seed stage, start message, done message) for the kind of slide being drawn."""
+    if slide.needs_animation:
+        return "generating_animation", "🎬 Creating animation for slide {n}/{t}...", "✅ Animation created for slide {n}/{t}"
+    if slide.needs_image:
+        return "fetching_image", "🖼️ Fetching image for slide {n}/{t}...", "✅ Image added to slide {n}/{t}"
+    return "generating_slide", "📄 Creating text slide {n}/{t}...", "✅ Text slide {n}/{t} created"
+
+
+def _art(gid: str, slide: Slide, content: Content, options: RenderOptions, event: dict[str, Any],
+         tmp: Path) -> tuple[Any, str, str | None, bool]:
+    """The slide's picture (SlideArt with local paths), its digest, a provider note, reused?"""
+    from reelforge.media.slides import Box, SlideArt, SlideDesign, render_slide
+
+    provider, key = _provider(event)
+    size = output_size(options.aspect)
+    wants_image = slide.needs_image or slide.needs_animation
+    keyword = (slide.animation_description if slide.needs_animation else slide.image_keyword) or slide.title
+    design = SlideDesign(number=slide.slide_number, total=len(content.slides), title=slide.title,
+                         body=slide.content_text, tone=options.tone, language=options.language,
+                         image_keyword=keyword if wants_image else None, topic=content.topic)
+    digest = _digest(_PIECE_VERSION, "art", design.__dict__, size, provider if wants_image else None)
+    meta_key = _cache_key(gid, "art", digest, "json")
+    store = Blobs()
+    if store.head(meta_key):
+        meta = json.loads(store.get_bytes(meta_key))
+        background = store.download(meta["background_key"], tmp / "background.png")
+        panel = store.download(meta["panel_key"], tmp / "panel.png") if meta.get("panel_key") else None
+        box = Box(**meta["panel_box"]) if meta.get("panel_box") else None
+        return SlideArt(background, panel, box), digest, meta.get("note"), True
+    image, note = None, None
+    if wants_image:
+        from reelforge.narrate.images import slide_image
+
+        image, note = slide_image(keyword, size, tone=options.tone, provider=provider, api_key=key,
+                                  base_url=get_settings().gemini_base_url)
+    art = render_slide(design, size, tmp, image=image)
+    meta = {"background_key": _cache_key(gid, "background", digest, "png"), "note": note}
+    store.put_file(meta["background_key"], art.background, "image/png")
+    if art.panel is not None and art.panel_box is not None:
+        meta["panel_key"] = _cache_key(gid, "panel", digest, "png")
+        meta["panel_box"] = art.panel_box.__dict__
+        store.put_file(meta["panel_key"], art.panel, "image/png")
+    store.put_bytes(meta_key, json.dumps(meta).encode(), "application/json")
+    return art, digest, note, False
+
+
+def _captions(words_key: str, options: RenderOptions, frames: int) -> tuple[str | None, Path | None]:
+    """The slide's burned-in captions as ASS, timed from the slide's first frame, and the
+    folder of the font that has the language's glyphs."""
+    if not options.captions:
+        return None, None
+    from PIL import ImageFont
+
+    from reelforge.media.captions import build_ass
+    from reelforge.media.slides import font_for
+
+    meta = json.loads(Blobs().get_bytes(words_key))
+    words = [Word(**w).model_copy(update={"start": w["start"] + compose.LEAD_S, "end": w["end"] + compose.LEAD_S})
+             for w in meta["words"]]
+    width, height = output_size(options.aspect)
+    font = font_for(options.language, bold=True)
+    family = ImageFont.truetype(str(font)).getname()[0]
+    ass = build_ass(words, clip_start=0.0, clip_end=frames / compose.FPS, width=width, height=height,
+                    style="karaoke", font=family, margin_v=0.1)  # low, above the footer, off the text
+    return ass, font.parent
+
+
+def render_slide_step(event: dict[str, Any]) -> dict[str, Any]:
+    """Draw one slide and encode its span of the video (or reuse both from an earlier render)."""
+    job_id, gid = event["job_id"], event["generation_id"]
+    item, total = event["slide"], int(event["total"])
+    n = int(item["slide_number"])
+    options = RenderOptions(**event["options"])
+    content = service.load_content(gid)
+    slide = content.slides[n - 1]
+    stage, starting, finished = _visual_kind(slide)
+    done = int(jobs.get(job_id).get("slides_drawn") or 0)
+    report(job_id, stage, media_progress(done, total), starting.format(n=n, t=total))
+    s = get_settings()
+    store = Blobs()
+    with tempfile.TemporaryDirectory(prefix="slide-") as tmp:
+        art, art_digest, note, art_reused = _art(gid, slide, content, options, event, Path(tmp))
+        captions, fonts = _captions(item["words_key"], options, int(item["frames"]))
+        digest = _digest(_PIECE_VERSION, "span", art_digest, item["first"], item["count"], item["frames"],
+                         captions, s.render_preset, s.render_crf)
+        span_key = _cache_key(gid, "span", digest, "mp4")
+        span_reused = store.head(span_key) is not None
+        if not span_reused:
+            out = compose.render_span(art, int(item["first"]), int(item["count"]), out=Path(tmp) / "span.mp4",
+                                      slide_frames=int(item["frames"]), captions=captions, fonts_dir=fonts,
+                                      preset=s.render_preset, crf=s.render_crf)
+            store.put_file(span_key, out, "video/mp4")
+    done = jobs.increment(job_id, "slides_drawn")
+    report(job_id, stage, media_progress(done, total), finished.format(n=n, t=total)
+           + (" (unchanged, reused)" if art_reused and span_reused else ""))
+    return {"slide_number": n, "art_digest": art_digest, "span_key": span_key, "frames": item["frames"],
+            "reused": art_reused and span_reused, "note": note}
+
+
+# --- the video -------------------------------------------------------------------------------
+
+def compose_step(event: dict[str, Any]) -> dict[str, Any]:
+    """Crossfades between neighbours, then every piece joined by stream copy with the
+    narration track: the video's only encode of each frame happened in its piece."""
+    from reelforge.media.slides import Box, SlideArt
+
+    job_id, gid = event["job_id"], event["generation_id"]
+    report(job_id, "composing_video", 85, "🎞️ Composing final video with audio...")
+    rendered = sorted(event["rendered"], key=lambda x: x["slide_number"])
+    timeline = event["timeline"]
+    windows, start = [], 0
+    for x in rendered:
+        windows.append(compose.SlideWindow(start, int(x["frames"])))
+        start += int(x["frames"])
+    s, store = get_settings(), Blobs()
+    with tempfile.TemporaryDirectory(prefix="compose-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        pieces, fades_reused, fade_keys = [], 0, []
+
+        def art(i: int) -> SlideArt:
+            meta = json.loads(store.get_bytes(_cache_key(gid, "art", rendered[i]["art_digest"], "json")))
+            folder = tmp / f"art{i}"
+            folder.mkdir(exist_ok=True)
+            panel = store.download(meta["panel_key"], folder / "panel.png") if meta.get("panel_key") else None
+            return SlideArt(store.download(meta["background_key"], folder / "background.png"), panel,
+                            Box(**meta["panel_box"]) if meta.get("panel_box") else None)
+
+        for i, item in enumerate(rendered):
+            pieces.append(store.download(item["span_key"], tmp / f"span{i}.mp4"))
+            if i + 1 == len(rendered):
+                break
+            digest = _digest(_PIECE_VERSION, "fade", item["art_digest"], rendered[i + 1]["art_digest"],
+                             windows[i].frames, windows[i + 1].frames, s.render_preset, s.render_crf)
+            fade_key = _cache_key(gid, "fade", digest, "mp4")
+            fade_keys.append(fade_key)
+            if store.head(fade_key):
+                fades_reused += 1
+            else:
+                out = compose.render_crossfade(art(i), art(i + 1), windows, i, out=tmp / f"fade{i}.mp4",
+                                               preset=s.render_preset, crf=s.render_crf)
+                store.put_file(fade_key, out, "video/mp4")
+            pieces.append(store.download(fade_key, tmp / f"fade{i}.mp4"))
+        narration = store.download(timeline["narration_key"], tmp / "narration.wav")
+        video = compose.join(pieces, narration, tmp / "video.mp4")
+        render_key = f"{service.generation_prefix(gid)}renders/{job_id}.mp4"
+        store.put_file(render_key, video, "video/mp4")
+    report(job_id, "composing_video", 95, "✅ Video composition complete")
+    return {"render_key": render_key, "duration": timeline["duration"], "fade_keys": fade_keys,
+            "fades_reused": fades_reused}
+
+
+def publish_step(event: dict[str, Any]) -> dict[str, Any]:
+    """Make the new render the generation's video, drop what no render uses any more."""
+    job_id, gid = event["job_id"], event["generation_id"]
+    composed, timeline, rendered = event["composed"], event["timeline"], event["rendered"]
+    store = Blobs()
+    gen = _generation(event)
+    previous = gen.get("video_key")
+    Table().update(Keys.generation(gid), {
+        "video_key": composed["render_key"], "video_ready": True, "duration": composed["duration"],
+        "revision": int(gen.get("revision") or 0) + 1, "updatedAt": now_iso()})
+    if previous and previous != composed["render_key"]:
+        store.delete(previous)
+    store.delete(timeline["narration_key"])
+    in_use = set(composed["fade_keys"]) | {x["span_key"] for x in rendered}
+    in_use |= {_cache_key(gid, k, x["art_digest"], "json") for x in rendered for k in ("art",)}
+    narrated = {x["words_key"] for x in timeline["slides"]}
+    _prune_cache(gid, in_use, narrated)
+    reused_narration = set(timeline.get("reused_narrations") or [])
+    reused = sorted(x["slide_number"] for x in rendered if x["reused"] and x["slide_number"] in reused_narration)
+    notes = list(timeline.get("notes") or []) + sorted({x["note"] for x in rendered if x.get("note")})
+    content_notes = service.load_content(gid).notes
+    result = {"generation_id": gid, "video_key": composed["render_key"], "duration": composed["duration"],
+              "reused_slides": len(reused), "rendered_slides": len(rendered) - len(reused),
+              "reused_slide_numbers": reused, "notes": "; ".join(n for n in [content_notes, *notes] if n)}
+    jobs.complete(job_id, result, message="✅ Video generation complete!")
+    return {"video_key": composed["render_key"]}
+
+
+def _prune_cache(gid: str, in_use: set[str], narrated: set[str]) -> None:
+    """Delete cached pieces the current video does not use (a slide's previous versions)."""
+    store = Blobs()
+    keep_digests = {k.rsplit("-", 1)[-1].split(".")[0] for k in in_use | narrated}
+    for key in list(store.list_keys(f"{service.generation_prefix(gid)}cache/")):
+        digest = key.rsplit("-", 1)[-1].split(".")[0]
+        if digest not in keep_digests:
+            store.delete(key)
+
+
+def mark_failed_step(event: dict[str, Any]) -> dict[str, Any]:
+    """Every Catch ends here: the job fails with a readable message (the seed's error frame)."""
+    message = readable_error(event.get("error") or {})
+    jobs.fail(event["job_id"], message)
+    return {"job_id": event["job_id"], "error": message, "kind": KIND}
+
