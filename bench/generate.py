@@ -12,7 +12,7 @@ What runs, all in this one process (plus its ffmpeg children):
 2. a single-slide re-render: `POST /api/generate/{id}/slides/3` with a new narration, timed
    the same way (the other slides are reused);
 3. the floor, the work no implementation can skip, each alone: (a) synthesising the same
-   narration, slide by slide, with the same voice; (b) one encode of a picture for the video's
+   narration, slide by slide, with the same voice (loading it included, as in the pipeline); (b) one encode of a picture for the video's
    duration with the render settings (libx264 RENDER_PRESET/RENDER_CRF, 1920x1080 30 fps,
    AAC of the same narration). Floor = a + b.
 
@@ -105,9 +105,11 @@ def measure_floor(script: dict[str, Any], voice: str | None, scratch: Path) -> d
 
     from reelforge.media.compose import AUDIO_RATE, FPS, mix_narration, plan_windows
     from reelforge.media.ffmpeg import run_ffmpeg
+    from reelforge.media import tts
     from reelforge.media.tts import synthesize
     from reelforge.settings import get_settings
 
+    tts._piper.cache_clear()  # loading the voice is part of synthesising, as in the pipeline
     start = Cpu.now()
     speeches = [synthesize(s["narration_text"], scratch / f"floor-{s['slide_number']}.wav", voice=voice)
                 for s in script["slide_scripts"]]

@@ -136,10 +136,12 @@ def start_local_stack(port: int = 0) -> tuple[Any, Any, str]:
 
     from reelforge.local import EmbeddedAWS
 
-    # On AWS each clip renders in its own Lambda (Map concurrency 6); here they share this
-    # machine's cores, and x264 already uses them all, so more at once only costs memory.
+    # On AWS each clip (or slide) renders in its own Lambda (Map concurrency 6, 4); here they
+    # share this machine's cores, and x264 and Piper already use them all, so more at once
+    # only costs memory (and slows each other down: 4 narrations at once took 2x as long).
     renders = max(1, (os.cpu_count() or 2) // 2)
-    aws = EmbeddedAWS(parameters={"RenderConcurrency": str(renders)}).start()
+    aws = EmbeddedAWS(parameters={"RenderConcurrency": str(renders),
+                                  "GenerateConcurrency": str(os.cpu_count() or 2)}).start()
     from reelforge.local.runtime import load_api_app
 
     app = load_api_app(aws.root)

@@ -40,6 +40,9 @@ class Voice:
     provider: Provider
     name: str
     espeak_voice: str = ""
+    # Speaking rate, pauses included, to size a script to a duration: measured on 231 words
+    # of English prose (bench/generate.py's text): Piper joe 3.46 w/s, espeak-ng en-us 2.93.
+    words_per_second: float = 2.9
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class Speech:
     words: list[Word] = field(default_factory=list)
 
 
-PIPER_EN = Voice("piper-en_US-joe", "english", "piper", "Joe (US English, Piper, CC0)")
+PIPER_EN = Voice("piper-en_US-joe", "english", "piper", "Joe (US English, Piper, CC0)", words_per_second=3.4)
 # espeak-ng voice names per seed language (espeak-ng --voices); English has a second voice.
 _ESPEAK = {"english": "en-us", "hindi": "hi", "kannada": "kn", "telugu": "te", "tamil": "ta",
            "bengali": "bn", "gujarati": "gu", "malayalam": "ml", "marathi": "mr", "odia": "or",

@@ -18,10 +18,8 @@ import io
 import logging
 import math
 
-from google.genai import types
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from reelforge.ai.genai_client import GenaiJsonClient, wire_name
 from reelforge.errors import ProviderError
 
 log = logging.getLogger(__name__)
@@ -80,6 +78,11 @@ def image_prompt(keyword: str, tone: str) -> str:
 def _gemini_image(keyword: str, size: tuple[int, int], tone: str, api_key: str | None,
                   base_url: str | None, timeout_s: float) -> tuple[bytes, str | None]:
     """Gemini's image bytes, and why there are none (else None)."""
+    # Imported here: google-genai takes ~0.8 s to import, which the offline path never needs.
+    from google.genai import types
+
+    from reelforge.ai.genai_client import GenaiJsonClient, wire_name
+
     caller = GenaiJsonClient(api_key or "", model=IMAGE_MODEL, base_url=base_url, timeout_s=timeout_s)
     config = types.GenerateContentConfig(
         response_modalities=["IMAGE"], image_config=types.ImageConfig(aspect_ratio=closest_aspect(size)))

@@ -19,9 +19,7 @@ import wave
 from pathlib import Path
 
 import numpy as np
-from google.genai import types
 
-from reelforge.ai.genai_client import GenaiJsonClient, wire_name
 from reelforge.errors import ProviderError
 from reelforge.media import tts
 from reelforge.media.tts import Speech
@@ -64,6 +62,11 @@ def speak(text: str, out: Path, *, language: str, voice: str | None, provider: s
 def _gemini_pcm(text: str, api_key: str | None, base_url: str | None,
                 timeout_s: float) -> tuple[bytes, int, str | None]:
     """Gemini's audio for `text`: PCM bytes, its rate, and why there is none (else None)."""
+    # Imported here: google-genai takes ~0.8 s to import, which the offline path never needs.
+    from google.genai import types
+
+    from reelforge.ai.genai_client import GenaiJsonClient, wire_name
+
     caller = GenaiJsonClient(api_key or "", model=TTS_MODEL, base_url=base_url, timeout_s=timeout_s)
     config = types.GenerateContentConfig(
         response_modalities=["AUDIO"],

@@ -21,7 +21,7 @@ from reelforge.media import compose
 from reelforge.media.layouts import output_size
 from reelforge.models import Word
 from reelforge.narrate import service
-from reelforge.narrate.schemas import Content, RenderOptions, Slide
+from reelforge.narrate.schemas import RenderOptions, Slide
 from reelforge.narrate.service import KIND, audio_progress, media_progress, report
 from reelforge.narrate.writers.base import Brief
 from reelforge.settings import get_settings
@@ -53,8 +53,11 @@ def _brief(gen: dict[str, Any]) -> Brief:
     source = None
     if gen.get("has_source"):
         source = Blobs().get_bytes(service.source_key(gen["id"])).decode()
+    from reelforge.media.tts import get_voice
+
     return Brief(topic=gen["topic"], num_slides=int(gen["num_slides"]), language=options.language,
-                 tone=options.tone, source_text=source, target_duration_s=gen.get("target_duration_s"))
+                 tone=options.tone, source_text=source, target_duration_s=gen.get("target_duration_s"),
+                 words_per_second=get_voice(options.voice, options.language).words_per_second)
 
 
 def _writer(event: dict[str, Any]):  # noqa: ANN202 - a narrate.writers Writer
@@ -148,13 +151,14 @@ def timeline_step(event: dict[str, Any]) -> dict[str, Any]:
     narration into one loudness-normalised track, and write those times into the script."""
     job_id, gid = event["job_id"], event["generation_id"]
     report(job_id, "combining_audio", 48, "🎵 Combining audio tracks...")
-    narrated = sorted(event["narrated"], key=lambda x: x["slide_number"])
-    windows = compose.plan_windows([x["duration"] for x in narrated])
+    prepared = sorted(event["prepared"], key=lambda x: x["spoken"]["slide_number"])
+    spoken, drawn = [x["spoken"] for x in prepared], [x["drawn"] for x in prepared]
+    windows = compose.plan_windows([x["duration"] for x in spoken])
     total_s = windows[-1].end_s
     store = Blobs()
     with tempfile.TemporaryDirectory(prefix="timeline-") as tmp:
         parts = [(store.download(x["audio_key"], Path(tmp) / f"{x['slide_number']}.wav"), w.speech_at)
-                 for x, w in zip(narrated, windows, strict=True)]
+                 for x, w in zip(spoken, windows, strict=True)]
         mixed = compose.mix_narration(parts, total=total_s, out=Path(tmp) / "narration.wav")
         narration_key = f"{service.generation_prefix(gid)}renders/{job_id}-narration.wav"
         store.put_file(narration_key, mixed, "audio/wav")
@@ -166,13 +170,17 @@ def timeline_step(event: dict[str, Any]) -> dict[str, Any]:
     report(job_id, "combining_audio", 49, "✅ Audio tracks combined")
     report(job_id, "generating_media", 50, "🎨 Generating slide visuals...")
     slides = []
-    for i, (x, w) in enumerate(zip(narrated, windows, strict=True)):
+    for i, (x, w) in enumerate(zip(spoken, windows, strict=True)):
         first, count = compose.body_span(windows, i)
-        slides.append({"slide_number": x["slide_number"], "frames": w.frames, "first": first,
-                       "count": count, "words_key": x["words_key"]})
+        following = ({"art_digest": drawn[i + 1]["art_digest"], "frames": windows[i + 1].frames}
+                     if i + 1 < len(windows) else None)
+        slides.append({"slide_number": x["slide_number"], "frames": w.frames, "first": first, "count": count,
+                       "words_key": x["words_key"], "art_digest": drawn[i]["art_digest"], "next": following})
+    notes = {x["note"] for x in [*spoken, *drawn] if x.get("note")}
     return {"slides": slides, "narration_key": narration_key, "duration": round(total_s, 3),
-            "notes": sorted({x["note"] for x in narrated if x.get("note")}),
-            "reused_narrations": [x["slide_number"] for x in narrated if x.get("reused")]}
+            "notes": sorted(notes),
+            "unchanged": [x["slide_number"] for x, d in zip(spoken, drawn, strict=True)
+                          if x.get("reused") and d.get("reused")]}
 
 
 # --- pictures --------------------------------------------------------------------------------
@@ -186,42 +194,58 @@ def _visual_kind(slide: Slide) -> tuple[str, str, str]:
     return "generating_slide", "📄 Creating text slide {n}/{t}...", "✅ Text slide {n}/{t} created"
 
 
-def _art(gid: str, slide: Slide, content: Content, options: RenderOptions, event: dict[str, Any],
-         tmp: Path) -> tuple[Any, str, str | None, bool]:
-    """The slide's picture (SlideArt with local paths), its digest, a provider note, reused?"""
-    from reelforge.media.slides import Box, SlideArt, SlideDesign, render_slide
+def _load_art(gid: str, digest: str, folder: Path) -> Any:
+    """A drawn slide (SlideArt) from the cache into `folder`."""
+    from reelforge.media.slides import Box, SlideArt
 
+    store = Blobs()
+    meta = json.loads(store.get_bytes(_cache_key(gid, "art", digest, "json")))
+    folder.mkdir(parents=True, exist_ok=True)
+    panel = store.download(meta["panel_key"], folder / "panel.png") if meta.get("panel_key") else None
+    return SlideArt(store.download(meta["background_key"], folder / "background.png"), panel,
+                    Box(**meta["panel_box"]) if meta.get("panel_box") else None)
+
+
+def draw_step(event: dict[str, Any]) -> dict[str, Any]:
+    """Draw one slide's picture (and fetch its image), or find the identical one drawn before.
+
+    It runs beside the narration (the NarrateSlides Map), so when the slides are encoded every
+    neighbour's picture is there for the crossfades."""
+    from reelforge.media.slides import SlideDesign, render_slide
+
+    gid, n = event["generation_id"], int(event["slide_number"])
+    options = RenderOptions(**event["options"])
+    content = service.load_content(gid)
+    slide = content.slides[n - 1]
     provider, key = _provider(event)
     size = output_size(options.aspect)
     wants_image = slide.needs_image or slide.needs_animation
     keyword = (slide.animation_description if slide.needs_animation else slide.image_keyword) or slide.title
-    design = SlideDesign(number=slide.slide_number, total=len(content.slides), title=slide.title,
-                         body=slide.content_text, tone=options.tone, language=options.language,
+    design = SlideDesign(number=n, total=len(content.slides), title=slide.title, body=slide.content_text,
+                         tone=options.tone, language=options.language,
                          image_keyword=keyword if wants_image else None, topic=content.topic)
     digest = _digest(_PIECE_VERSION, "art", design.__dict__, size, provider if wants_image else None)
     meta_key = _cache_key(gid, "art", digest, "json")
     store = Blobs()
     if store.head(meta_key):
-        meta = json.loads(store.get_bytes(meta_key))
-        background = store.download(meta["background_key"], tmp / "background.png")
-        panel = store.download(meta["panel_key"], tmp / "panel.png") if meta.get("panel_key") else None
-        box = Box(**meta["panel_box"]) if meta.get("panel_box") else None
-        return SlideArt(background, panel, box), digest, meta.get("note"), True
+        return {"slide_number": n, "art_digest": digest, "reused": True,
+                "note": json.loads(store.get_bytes(meta_key)).get("note")}
     image, note = None, None
-    if wants_image:
-        from reelforge.narrate.images import slide_image
+    with tempfile.TemporaryDirectory(prefix="draw-") as tmp:
+        if wants_image:
+            from reelforge.narrate.images import slide_image
 
-        image, note = slide_image(keyword, size, tone=options.tone, provider=provider, api_key=key,
-                                  base_url=get_settings().gemini_base_url)
-    art = render_slide(design, size, tmp, image=image)
-    meta = {"background_key": _cache_key(gid, "background", digest, "png"), "note": note}
-    store.put_file(meta["background_key"], art.background, "image/png")
-    if art.panel is not None and art.panel_box is not None:
-        meta["panel_key"] = _cache_key(gid, "panel", digest, "png")
-        meta["panel_box"] = art.panel_box.__dict__
-        store.put_file(meta["panel_key"], art.panel, "image/png")
+            image, note = slide_image(keyword, size, tone=options.tone, provider=provider, api_key=key,
+                                      base_url=get_settings().gemini_base_url)
+        art = render_slide(design, size, Path(tmp), image=image)
+        meta = {"background_key": _cache_key(gid, "background", digest, "png"), "note": note}
+        store.put_file(meta["background_key"], art.background, "image/png")
+        if art.panel is not None and art.panel_box is not None:
+            meta["panel_key"] = _cache_key(gid, "panel", digest, "png")
+            meta["panel_box"] = art.panel_box.__dict__
+            store.put_file(meta["panel_key"], art.panel, "image/png")
     store.put_bytes(meta_key, json.dumps(meta).encode(), "application/json")
-    return art, digest, note, False
+    return {"slide_number": n, "art_digest": digest, "reused": False, "note": note}
 
 
 def _captions(words_key: str, options: RenderOptions, frames: int) -> tuple[str | None, Path | None]:
@@ -246,87 +270,76 @@ def _captions(words_key: str, options: RenderOptions, frames: int) -> tuple[str 
 
 
 def render_slide_step(event: dict[str, Any]) -> dict[str, Any]:
-    """Draw one slide and encode its span of the video (or reuse both from an earlier render)."""
+    """Encode one slide's span of the video and the crossfade into the next slide (or reuse
+    either from an earlier render: the keys are hashes of everything that goes into them)."""
     job_id, gid = event["job_id"], event["generation_id"]
     item, total = event["slide"], int(event["total"])
     n = int(item["slide_number"])
     options = RenderOptions(**event["options"])
-    content = service.load_content(gid)
-    slide = content.slides[n - 1]
+    slide = service.load_content(gid).slides[n - 1]
     stage, starting, finished = _visual_kind(slide)
     done = int(jobs.get(job_id).get("slides_drawn") or 0)
     report(job_id, stage, media_progress(done, total), starting.format(n=n, t=total))
-    s = get_settings()
-    store = Blobs()
-    with tempfile.TemporaryDirectory(prefix="slide-") as tmp:
-        art, art_digest, note, art_reused = _art(gid, slide, content, options, event, Path(tmp))
+    s, store = get_settings(), Blobs()
+    with tempfile.TemporaryDirectory(prefix="slide-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        art = None
         captions, fonts = _captions(item["words_key"], options, int(item["frames"]))
-        digest = _digest(_PIECE_VERSION, "span", art_digest, item["first"], item["count"], item["frames"],
-                         captions, s.render_preset, s.render_crf)
+        digest = _digest(_PIECE_VERSION, "span", item["art_digest"], item["first"], item["count"],
+                         item["frames"], captions, s.render_preset, s.render_crf)
         span_key = _cache_key(gid, "span", digest, "mp4")
         span_reused = store.head(span_key) is not None
         if not span_reused:
-            out = compose.render_span(art, int(item["first"]), int(item["count"]), out=Path(tmp) / "span.mp4",
+            art = _load_art(gid, item["art_digest"], tmp / "art")
+            out = compose.render_span(art, int(item["first"]), int(item["count"]), out=tmp / "span.mp4",
                                       slide_frames=int(item["frames"]), captions=captions, fonts_dir=fonts,
                                       preset=s.render_preset, crf=s.render_crf)
             store.put_file(span_key, out, "video/mp4")
+        fade_key, fade_reused = None, True
+        following = item.get("next")
+        if following:
+            digest = _digest(_PIECE_VERSION, "fade", item["art_digest"], following["art_digest"],
+                             item["frames"], following["frames"], s.render_preset, s.render_crf)
+            fade_key = _cache_key(gid, "fade", digest, "mp4")
+            fade_reused = store.head(fade_key) is not None
+            if not fade_reused:
+                art = art or _load_art(gid, item["art_digest"], tmp / "art")
+                windows = [compose.SlideWindow(0, int(item["frames"])),
+                           compose.SlideWindow(int(item["frames"]), int(following["frames"]))]
+                out = compose.render_crossfade(art, _load_art(gid, following["art_digest"], tmp / "next"),
+                                               windows, 0, out=tmp / "fade.mp4",
+                                               preset=s.render_preset, crf=s.render_crf)
+                store.put_file(fade_key, out, "video/mp4")
     done = jobs.increment(job_id, "slides_drawn")
     report(job_id, stage, media_progress(done, total), finished.format(n=n, t=total)
-           + (" (unchanged, reused)" if art_reused and span_reused else ""))
-    return {"slide_number": n, "art_digest": art_digest, "span_key": span_key, "frames": item["frames"],
-            "reused": art_reused and span_reused, "note": note}
+           + (" (unchanged, reused)" if span_reused and fade_reused else ""))
+    # A slide counts as reused when its own span was; a crossfade belongs to two slides.
+    return {"slide_number": n, "art_digest": item["art_digest"], "span_key": span_key, "fade_key": fade_key,
+            "reused": span_reused, "fade_reused": fade_reused}
 
 
 # --- the video -------------------------------------------------------------------------------
 
 def compose_step(event: dict[str, Any]) -> dict[str, Any]:
-    """Crossfades between neighbours, then every piece joined by stream copy with the
-    narration track: the video's only encode of each frame happened in its piece."""
-    from reelforge.media.slides import Box, SlideArt
-
+    """Every piece (span, crossfade, span, ...) joined by stream copy with the narration
+    track: each frame of the video was encoded once, in its piece."""
     job_id, gid = event["job_id"], event["generation_id"]
     report(job_id, "composing_video", 85, "🎞️ Composing final video with audio...")
     rendered = sorted(event["rendered"], key=lambda x: x["slide_number"])
-    timeline = event["timeline"]
-    windows, start = [], 0
-    for x in rendered:
-        windows.append(compose.SlideWindow(start, int(x["frames"])))
-        start += int(x["frames"])
-    s, store = get_settings(), Blobs()
+    store = Blobs()
     with tempfile.TemporaryDirectory(prefix="compose-") as tmp_dir:
         tmp = Path(tmp_dir)
-        pieces, fades_reused, fade_keys = [], 0, []
-
-        def art(i: int) -> SlideArt:
-            meta = json.loads(store.get_bytes(_cache_key(gid, "art", rendered[i]["art_digest"], "json")))
-            folder = tmp / f"art{i}"
-            folder.mkdir(exist_ok=True)
-            panel = store.download(meta["panel_key"], folder / "panel.png") if meta.get("panel_key") else None
-            return SlideArt(store.download(meta["background_key"], folder / "background.png"), panel,
-                            Box(**meta["panel_box"]) if meta.get("panel_box") else None)
-
-        for i, item in enumerate(rendered):
-            pieces.append(store.download(item["span_key"], tmp / f"span{i}.mp4"))
-            if i + 1 == len(rendered):
-                break
-            digest = _digest(_PIECE_VERSION, "fade", item["art_digest"], rendered[i + 1]["art_digest"],
-                             windows[i].frames, windows[i + 1].frames, s.render_preset, s.render_crf)
-            fade_key = _cache_key(gid, "fade", digest, "mp4")
-            fade_keys.append(fade_key)
-            if store.head(fade_key):
-                fades_reused += 1
-            else:
-                out = compose.render_crossfade(art(i), art(i + 1), windows, i, out=tmp / f"fade{i}.mp4",
-                                               preset=s.render_preset, crf=s.render_crf)
-                store.put_file(fade_key, out, "video/mp4")
-            pieces.append(store.download(fade_key, tmp / f"fade{i}.mp4"))
-        narration = store.download(timeline["narration_key"], tmp / "narration.wav")
+        pieces = []
+        for x in rendered:
+            pieces.append(store.download(x["span_key"], tmp / f"span{x['slide_number']}.mp4"))
+            if x.get("fade_key"):
+                pieces.append(store.download(x["fade_key"], tmp / f"fade{x['slide_number']}.mp4"))
+        narration = store.download(event["timeline"]["narration_key"], tmp / "narration.wav")
         video = compose.join(pieces, narration, tmp / "video.mp4")
         render_key = f"{service.generation_prefix(gid)}renders/{job_id}.mp4"
         store.put_file(render_key, video, "video/mp4")
     report(job_id, "composing_video", 95, "✅ Video composition complete")
-    return {"render_key": render_key, "duration": timeline["duration"], "fade_keys": fade_keys,
-            "fades_reused": fades_reused}
+    return {"render_key": render_key, "duration": event["timeline"]["duration"]}
 
 
 def publish_step(event: dict[str, Any]) -> dict[str, Any]:
@@ -342,13 +355,13 @@ def publish_step(event: dict[str, Any]) -> dict[str, Any]:
     if previous and previous != composed["render_key"]:
         store.delete(previous)
     store.delete(timeline["narration_key"])
-    in_use = set(composed["fade_keys"]) | {x["span_key"] for x in rendered}
-    in_use |= {_cache_key(gid, k, x["art_digest"], "json") for x in rendered for k in ("art",)}
-    narrated = {x["words_key"] for x in timeline["slides"]}
-    _prune_cache(gid, in_use, narrated)
-    reused_narration = set(timeline.get("reused_narrations") or [])
-    reused = sorted(x["slide_number"] for x in rendered if x["reused"] and x["slide_number"] in reused_narration)
-    notes = list(timeline.get("notes") or []) + sorted({x["note"] for x in rendered if x.get("note")})
+    in_use = {x["span_key"] for x in rendered} | {x["fade_key"] for x in rendered if x.get("fade_key")}
+    in_use |= {_cache_key(gid, "art", x["art_digest"], "json") for x in rendered}
+    in_use |= {x["words_key"] for x in timeline["slides"]}
+    _prune_cache(gid, in_use)
+    unchanged = set(timeline.get("unchanged") or [])
+    reused = sorted(x["slide_number"] for x in rendered if x["reused"] and x["slide_number"] in unchanged)
+    notes = list(timeline.get("notes") or [])
     content_notes = service.load_content(gid).notes
     result = {"generation_id": gid, "video_key": composed["render_key"], "duration": composed["duration"],
               "reused_slides": len(reused), "rendered_slides": len(rendered) - len(reused),
@@ -357,10 +370,10 @@ def publish_step(event: dict[str, Any]) -> dict[str, Any]:
     return {"video_key": composed["render_key"]}
 
 
-def _prune_cache(gid: str, in_use: set[str], narrated: set[str]) -> None:
+def _prune_cache(gid: str, in_use: set[str]) -> None:
     """Delete cached pieces the current video does not use (a slide's previous versions)."""
     store = Blobs()
-    keep_digests = {k.rsplit("-", 1)[-1].split(".")[0] for k in in_use | narrated}
+    keep_digests = {k.rsplit("-", 1)[-1].split(".")[0] for k in in_use}
     for key in list(store.list_keys(f"{service.generation_prefix(gid)}cache/")):
         digest = key.rsplit("-", 1)[-1].split(".")[0]
         if digest not in keep_digests:

@@ -12,9 +12,9 @@ from typing import Protocol, runtime_checkable
 
 from reelforge.narrate.schemas import Content, Script
 
-# Narration speed used to size a script to a target duration (words per second), measured on
-# the offline voices (Piper joe: 2.6 w/s, espeak-ng at 160 wpm: 2.7 w/s); Gemini TTS is close.
-WORDS_PER_SECOND = 2.6
+# Narration speed used to size a script when the voice's own is not known (words per second;
+# media.tts.Voice.words_per_second has the measured ones).
+WORDS_PER_SECOND = 2.9
 # Each slide adds a pause before and after its narration (media.compose LEAD_S + TAIL_S).
 PAUSE_PER_SLIDE_S = 0.9
 
@@ -29,13 +29,14 @@ class Brief:
     tone: str = "formal"
     source_text: str | None = None
     target_duration_s: float | None = None
+    words_per_second: float = WORDS_PER_SECOND  # the narrating voice's
 
     def words_per_slide(self) -> int | None:
         """The narration budget per slide that fills target_duration_s, or None (free)."""
         if not self.target_duration_s:
             return None
         speaking = max(2.0, self.target_duration_s - PAUSE_PER_SLIDE_S * self.num_slides)
-        return max(4, round(speaking * WORDS_PER_SECOND / self.num_slides))
+        return max(4, round(speaking * self.words_per_second / self.num_slides))
 
 
 @runtime_checkable

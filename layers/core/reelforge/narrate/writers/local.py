@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from reelforge.narrate.schemas import Content, Script, Slide, SlideScript
-from reelforge.narrate.writers.base import WORDS_PER_SECOND, Brief
+from reelforge.narrate.writers.base import Brief
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 _SENTENCE = re.compile(r"(?<=[.!?।])\s+(?=[\"'“(\[]?[A-Z0-9\u0900-\u0DFF])")
@@ -72,7 +72,7 @@ def _plan(brief: Brief) -> tuple[Content, Script]:
         slides.append(Slide(
             slide_number=i, title=section.title[:200], content_text=body[:4000],
             needs_image=i % 2 == 0 or i == 1, image_keyword=keyword,
-            duration=round(max(3.0, len(narration.split()) / WORDS_PER_SECOND), 1)))
+            duration=round(max(3.0, len(narration.split()) / brief.words_per_second), 1)))
         scripts.append(SlideScript(slide_number=i, narration_text=narration))
     content = Content(topic=brief.topic, total_slides=len(slides), slides=slides, notes=note)
     script = Script(topic=brief.topic, language=brief.language, slide_scripts=scripts)
