@@ -304,3 +304,83 @@ def test_voices_and_health(stack, user: httpx.Client) -> None:  # noqa: ANN001
     assert voices["english"][0] == {"id": "piper-en_US-joe", "name": "Joe (US English, Piper, CC0)", "provider": "piper"}
     assert {"hindi", "tamil", "punjabi"} <= set(voices)
     assert httpx.get(f"{stack.url}/health").json()["status"] == "healthy"
+
+
+def _gemini_handler(image_png: bytes):  # noqa: ANN202 - the fake's Handler
+    """Answers as Gemini would, by what each request asks for: slides, narration, speech, image."""
+    from fakes.fake_gemini import FakeResponse, generate_content_body, inline_data_body
+
+    def answer(request) -> FakeResponse:  # noqa: ANN001 - RecordedRequest
+        config = json.dumps(request.generation_config)
+        if "AUDIO" in config:
+            t = np.arange(24_000 * 2) / 24_000
+            pcm = (0.3 * np.sin(2 * np.pi * 220 * t) * 32767).astype("<i2").tobytes()
+            return FakeResponse(body=inline_data_body(pcm, "audio/L16;codec=pcm;rate=24000"))
+        if "IMAGE" in config:
+            return FakeResponse(body=inline_data_body(image_png, "image/png", model=request.model or ""))
+        if "slide_scripts" in config:
+            return FakeResponse(body=generate_content_body(json.dumps({"slide_scripts": [
+                {"slide_number": 1, "narration_text": "Gemini wrote this first narration."},
+                {"slide_number": 2, "narration_text": "Gemini wrote this second narration."}]})))
+        if "REFUSE" in request.prompt_text:
+            return FakeResponse(body={"promptFeedback": {"blockReason": "SAFETY"}, "candidates": []})
+        return FakeResponse(body=generate_content_body(json.dumps({"slides": [
+            {"title": "Tides from Gemini", "content_text": "- The moon pulls the sea", "needs_image": True,
+             "image_keyword": "ocean tide", "needs_animation": False, "animation_description": "", "duration": 5},
+            {"title": "Two a day", "content_text": "- High and low", "needs_image": False, "image_keyword": "",
+             "needs_animation": False, "animation_description": "", "duration": 5}]})))
+
+    return answer
+
+
+def test_gemini_writes_speaks_and_draws_and_its_key_is_never_stored(stack, monkeypatch) -> None:  # noqa: ANN001
+    import io
+
+    import boto3
+    from fakes.fake_gemini import FakeGemini
+    from PIL import Image
+
+    from reelforge.blobs import Blobs
+    from reelforge.settings import get_settings
+    from reelforge.store import Table
+
+    key = "AIzaE2E-narrate-secret-key-77"
+    png = io.BytesIO()
+    Image.new("RGB", (64, 36), (200, 40, 40)).save(png, format="PNG")
+    with FakeGemini(api_key=key, handler=_gemini_handler(png.getvalue())) as fake:
+        monkeypatch.setenv("GEMINI_BASE_URL", fake.base_url)
+        get_settings.cache_clear()
+        client = stack.client(stack.register("gemini-narrator"))
+        client.headers["X-Gemini-Key"] = key
+        gid = client.post("/api/generate", json={"topic": "Why tides happen", "num_slides": 2}).json()["generation_id"]
+        done = _wait(client, gid)
+        assert done["status"] == "completed", done
+        content = client.get(f"/api/content/{gid}").json()
+        assert [s["title"] for s in content["slides"]] == ["Tides from Gemini", "Two a day"]
+        script = client.get(f"/api/script/{gid}").json()
+        assert script["slide_scripts"][0]["narration_text"] == "Gemini wrote this first narration."
+        # Gemini TTS's 2 s of audio per slide decide the timeline
+        lines = script["slide_scripts"]
+        assert lines[0]["end_time"] - lines[0]["start_time"] == pytest.approx(2.0 + LEAD_S + TAIL_S, abs=0.05)
+        kinds = {json.dumps(r.generation_config) for r in fake.requests}
+        assert any("AUDIO" in k for k in kinds) and any("IMAGE" in k for k in kinds)
+        assert {r.api_key for r in fake.requests} == {key}
+
+        refused = client.post("/api/generate", json={"topic": "REFUSE this one", "num_slides": 2}).json()
+        failed = _wait(client, refused["generation_id"])
+        assert failed["status"] == "error" and "declined" in failed["message"], failed
+        assert failed["message"].startswith("❌ Error: ")
+    monkeypatch.delenv("GEMINI_BASE_URL")
+    get_settings.cache_clear()
+
+    assert key not in json.dumps(list(Table().scan()), default=str)
+    store = Blobs()
+    for k in store.list_keys(""):
+        if not k.endswith((".mp4", ".wav", ".png")):
+            assert key.encode() not in store.get_bytes(k), k
+    sfn = boto3.client("stepfunctions")
+    machine = next(m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]
+                   if m["name"].endswith("-generate"))
+    for execution in sfn.list_executions(stateMachineArn=machine)["executions"]:
+        history = json.dumps(sfn.get_execution_history(executionArn=execution["executionArn"]), default=str)
+        assert key not in history

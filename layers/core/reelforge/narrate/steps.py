@@ -21,7 +21,7 @@ from reelforge.media import compose
 from reelforge.media.layouts import output_size
 from reelforge.models import Word
 from reelforge.narrate import service
-from reelforge.narrate.schemas import RenderOptions, Slide
+from reelforge.narrate.schemas import Content, RenderOptions, Slide
 from reelforge.narrate.service import KIND, audio_progress, media_progress, report
 from reelforge.narrate.writers.base import Brief
 from reelforge.settings import get_settings
@@ -79,9 +79,8 @@ def start_step(event: dict[str, Any]) -> dict[str, Any]:
     jobs.set_running(job_id, message="🚀 Starting generation...")
     report(job_id, "started", 0, "🚀 Starting generation...")
     if event.get("mode") == "render":
-        script = service.load_script(event["generation_id"])
-        return {"slides": [s.slide_number for s in script.slide_scripts]}
-    return {"slides": []}
+        return _preparation_plan(event)
+    return {"todo": [], "cached": [], "total": 0}
 
 
 def write_content_step(event: dict[str, Any]) -> dict[str, Any]:
@@ -99,7 +98,7 @@ def write_script_step(event: dict[str, Any]) -> dict[str, Any]:
     script = _writer(event).write_script(_brief(gen), content)
     service.save_script(gen["id"], script)
     Table().update(Keys.generation(gen["id"]), {"has_script": True, "updatedAt": now_iso()})
-    return {"slides": [s.slide_number for s in script.slide_scripts]}
+    return _preparation_plan(event)
 
 
 def review_step(event: dict[str, Any]) -> dict[str, Any]:
@@ -107,6 +106,69 @@ def review_step(event: dict[str, Any]) -> dict[str, Any]:
     jobs.complete(event["job_id"], {"stopped_after": "script"}, stage="script_ready",
                   message="📜 Script ready for review: edit it, then POST /api/generate/{id}/render")
     return {"stopped_after": "script"}
+
+
+# --- what a render still has to make -------------------------------------------------------
+# The Maps run only over the slides whose pieces are not in the cache yet, so a re-render after
+# a one-slide edit narrates, draws and encodes that slide (and its two crossfades) alone.
+
+def _narration_keys(gid: str, text: str, options: RenderOptions, provider: str) -> tuple[str, str]:
+    digest = _digest(_PIECE_VERSION, "narration", text, options.language, options.voice, provider)
+    return _cache_key(gid, "narration", digest, "wav"), _cache_key(gid, "words", digest, "json")
+
+
+def _design(slide: Slide, content: Content, options: RenderOptions, provider: str) -> tuple[Any, str, bool]:
+    """(SlideDesign, art digest, whether it has an image) of a slide as the options draw it."""
+    from reelforge.media.slides import SlideDesign
+
+    wants_image = slide.needs_image or slide.needs_animation
+    keyword = (slide.animation_description if slide.needs_animation else slide.image_keyword) or slide.title
+    design = SlideDesign(number=slide.slide_number, total=len(content.slides), title=slide.title,
+                         body=slide.content_text, tone=options.tone, language=options.language,
+                         image_keyword=keyword if wants_image else None, topic=content.topic)
+    digest = _digest(_PIECE_VERSION, "art", design.__dict__, output_size(options.aspect),
+                     provider if wants_image else None)
+    return design, digest, wants_image
+
+
+def _preparation_plan(event: dict[str, Any]) -> dict[str, Any]:
+    """Which slides the NarrateSlides Map must narrate and draw (`todo`), and the results
+    already cached for the others (`cached`, shaped as the Map's results)."""
+    gid = event["generation_id"]
+    options = RenderOptions(**event["options"])
+    provider, _ = _provider(event)
+    content, script = service.load_content(gid), service.load_script(gid)
+    store = Blobs()
+    todo, cached = [], []
+    for slide, line in zip(content.slides, script.slide_scripts, strict=True):
+        audio_key, words_key = _narration_keys(gid, line.narration_text, options, provider)
+        _, art_digest, _ = _design(slide, content, options, provider)
+        art_key = _cache_key(gid, "art", art_digest, "json")
+        if store.head(words_key) and store.head(art_key):
+            spoken_meta, art_meta = json.loads(store.get_bytes(words_key)), json.loads(store.get_bytes(art_key))
+            cached.append({
+                "spoken": {"slide_number": slide.slide_number, "audio_key": audio_key, "words_key": words_key,
+                           "duration": spoken_meta["duration"], "reused": True, "note": spoken_meta.get("note")},
+                "drawn": {"slide_number": slide.slide_number, "art_digest": art_digest, "reused": True,
+                          "note": art_meta.get("note")}})
+        else:
+            todo.append(slide.slide_number)
+    return {"todo": todo, "cached": cached, "total": len(content.slides)}
+
+
+def _piece_keys(gid: str, item: dict[str, Any], options: RenderOptions) -> tuple[str, str | None, Any]:
+    """(span key, crossfade-into-the-next key or None, captions) of a slide on the timeline."""
+    s = get_settings()
+    captions = _captions(item["words_key"], options, int(item["frames"]))
+    span = _digest(_PIECE_VERSION, "span", item["art_digest"], item["first"], item["count"], item["frames"],
+                   captions[0], s.render_preset, s.render_crf)
+    following = item.get("next")
+    fade = None
+    if following:
+        fade = _cache_key(gid, "fade", _digest(_PIECE_VERSION, "fade", item["art_digest"], following["art_digest"],
+                                               item["frames"], following["frames"], s.render_preset, s.render_crf),
+                          "mp4")
+    return _cache_key(gid, "span", span, "mp4"), fade, captions
 
 
 # --- narration -------------------------------------------------------------------------------
@@ -119,8 +181,7 @@ def speak_step(event: dict[str, Any]) -> dict[str, Any]:
     options = RenderOptions(**event["options"])
     line = service.load_script(gid).slide_scripts[n - 1]
     provider, key = _provider(event)
-    digest = _digest(_PIECE_VERSION, "narration", line.narration_text, options.language, options.voice, provider)
-    audio_key, words_key = _cache_key(gid, "narration", digest, "wav"), _cache_key(gid, "words", digest, "json")
+    audio_key, words_key = _narration_keys(gid, line.narration_text, options, provider)
     store = Blobs()
     cached = store.head(words_key)
     done = int(jobs.get(job_id).get("slides_narrated") or 0)
@@ -151,7 +212,7 @@ def timeline_step(event: dict[str, Any]) -> dict[str, Any]:
     narration into one loudness-normalised track, and write those times into the script."""
     job_id, gid = event["job_id"], event["generation_id"]
     report(job_id, "combining_audio", 48, "🎵 Combining audio tracks...")
-    prepared = sorted(event["prepared"], key=lambda x: x["spoken"]["slide_number"])
+    prepared = sorted([*event["prepared"], *event["plan"]["cached"]], key=lambda x: x["spoken"]["slide_number"])
     spoken, drawn = [x["spoken"] for x in prepared], [x["drawn"] for x in prepared]
     windows = compose.plan_windows([x["duration"] for x in spoken])
     total_s = windows[-1].end_s
@@ -177,8 +238,17 @@ def timeline_step(event: dict[str, Any]) -> dict[str, Any]:
         slides.append({"slide_number": x["slide_number"], "frames": w.frames, "first": first, "count": count,
                        "words_key": x["words_key"], "art_digest": drawn[i]["art_digest"], "next": following})
     notes = {x["note"] for x in [*spoken, *drawn] if x.get("note")}
-    return {"slides": slides, "narration_key": narration_key, "duration": round(total_s, 3),
-            "notes": sorted(notes),
+    options = RenderOptions(**event["options"])
+    todo, cached = [], []
+    for item in slides:
+        span_key, fade_key, _ = _piece_keys(gid, item, options)
+        if store.head(span_key) and (fade_key is None or store.head(fade_key)):
+            cached.append({"slide_number": item["slide_number"], "art_digest": item["art_digest"],
+                           "span_key": span_key, "fade_key": fade_key, "reused": True, "fade_reused": True})
+        else:
+            todo.append(item)
+    return {"slides": slides, "todo": todo, "cached": cached, "narration_key": narration_key,
+            "duration": round(total_s, 3), "notes": sorted(notes),
             "unchanged": [x["slide_number"] for x, d in zip(spoken, drawn, strict=True)
                           if x.get("reused") and d.get("reused")]}
 
@@ -211,20 +281,15 @@ def draw_step(event: dict[str, Any]) -> dict[str, Any]:
 
     It runs beside the narration (the NarrateSlides Map), so when the slides are encoded every
     neighbour's picture is there for the crossfades."""
-    from reelforge.media.slides import SlideDesign, render_slide
+    from reelforge.media.slides import render_slide
 
     gid, n = event["generation_id"], int(event["slide_number"])
     options = RenderOptions(**event["options"])
     content = service.load_content(gid)
-    slide = content.slides[n - 1]
     provider, key = _provider(event)
     size = output_size(options.aspect)
-    wants_image = slide.needs_image or slide.needs_animation
-    keyword = (slide.animation_description if slide.needs_animation else slide.image_keyword) or slide.title
-    design = SlideDesign(number=n, total=len(content.slides), title=slide.title, body=slide.content_text,
-                         tone=options.tone, language=options.language,
-                         image_keyword=keyword if wants_image else None, topic=content.topic)
-    digest = _digest(_PIECE_VERSION, "art", design.__dict__, size, provider if wants_image else None)
+    design, digest, wants_image = _design(content.slides[n - 1], content, options, provider)
+    keyword = design.image_keyword
     meta_key = _cache_key(gid, "art", digest, "json")
     store = Blobs()
     if store.head(meta_key):
@@ -281,13 +346,10 @@ def render_slide_step(event: dict[str, Any]) -> dict[str, Any]:
     done = int(jobs.get(job_id).get("slides_drawn") or 0)
     report(job_id, stage, media_progress(done, total), starting.format(n=n, t=total))
     s, store = get_settings(), Blobs()
+    span_key, fade_key, (captions, fonts) = _piece_keys(gid, item, options)
     with tempfile.TemporaryDirectory(prefix="slide-") as tmp_dir:
         tmp = Path(tmp_dir)
         art = None
-        captions, fonts = _captions(item["words_key"], options, int(item["frames"]))
-        digest = _digest(_PIECE_VERSION, "span", item["art_digest"], item["first"], item["count"],
-                         item["frames"], captions, s.render_preset, s.render_crf)
-        span_key = _cache_key(gid, "span", digest, "mp4")
         span_reused = store.head(span_key) is not None
         if not span_reused:
             art = _load_art(gid, item["art_digest"], tmp / "art")
@@ -295,12 +357,9 @@ def render_slide_step(event: dict[str, Any]) -> dict[str, Any]:
                                       slide_frames=int(item["frames"]), captions=captions, fonts_dir=fonts,
                                       preset=s.render_preset, crf=s.render_crf)
             store.put_file(span_key, out, "video/mp4")
-        fade_key, fade_reused = None, True
+        fade_reused = True
         following = item.get("next")
-        if following:
-            digest = _digest(_PIECE_VERSION, "fade", item["art_digest"], following["art_digest"],
-                             item["frames"], following["frames"], s.render_preset, s.render_crf)
-            fade_key = _cache_key(gid, "fade", digest, "mp4")
+        if following and fade_key:
             fade_reused = store.head(fade_key) is not None
             if not fade_reused:
                 art = art or _load_art(gid, item["art_digest"], tmp / "art")
@@ -325,7 +384,7 @@ def compose_step(event: dict[str, Any]) -> dict[str, Any]:
     track: each frame of the video was encoded once, in its piece."""
     job_id, gid = event["job_id"], event["generation_id"]
     report(job_id, "composing_video", 85, "🎞️ Composing final video with audio...")
-    rendered = sorted(event["rendered"], key=lambda x: x["slide_number"])
+    rendered = sorted([*event["rendered"], *event["timeline"]["cached"]], key=lambda x: x["slide_number"])
     store = Blobs()
     with tempfile.TemporaryDirectory(prefix="compose-") as tmp_dir:
         tmp = Path(tmp_dir)
@@ -345,7 +404,8 @@ def compose_step(event: dict[str, Any]) -> dict[str, Any]:
 def publish_step(event: dict[str, Any]) -> dict[str, Any]:
     """Make the new render the generation's video, drop what no render uses any more."""
     job_id, gid = event["job_id"], event["generation_id"]
-    composed, timeline, rendered = event["composed"], event["timeline"], event["rendered"]
+    composed, timeline = event["composed"], event["timeline"]
+    rendered = [*event["rendered"], *timeline["cached"]]
     store = Blobs()
     gen = _generation(event)
     previous = gen.get("video_key")

@@ -89,15 +89,17 @@ def _sentences(text: str) -> list[str]:
 def _sections(text: str, count: int) -> list[_Section]:
     """`count` sections of the text, in order: its headings where it has enough, else its
     paragraphs (or sentences) grouped into `count` runs of similar length."""
-    headed: list[_Section] = []
+    # Lines under each heading, joined before splitting sentences (a sentence may wrap).
+    raw: list[tuple[str, list[str]]] = []
     for line in text.splitlines():
         m = _HEADING.match(line)
         if m:
-            headed.append(_Section(m.group(1), []))
-        elif line.strip():
-            if not headed:
-                headed.append(_Section("", []))
-            headed[-1].sentences += _sentences(line)
+            raw.append((m.group(1), []))
+        else:
+            if not raw:
+                raw.append(("", []))
+            raw[-1][1].append(line)
+    headed = [_Section(title, _sentences(" ".join(lines))) for title, lines in raw]
     headed = [s for s in headed if s.sentences]
     if len(headed) >= count:
         merged = _group(headed, count, key=lambda s: len(s.sentences))
