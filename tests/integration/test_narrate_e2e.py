@@ -136,6 +136,19 @@ def test_generate_answers_at_once_and_streams_frames_while_it_runs(generated: di
     assert ramp == sorted(ramp)
 
 
+def test_a_reconnecting_stream_resumes_after_its_last_event_id(generated: dict, user: httpx.Client) -> None:
+    gid = generated["submitted"]["generation_id"]
+    ids = [int(line.split(":", 1)[1]) for _, raw, _ in generated["frames"] for line in raw.split("\n")
+           if line.startswith("id:")]
+    middle = ids[len(ids) // 2]
+    again = []
+    with user.stream("GET", f"/api/progress/{gid}", headers={"Last-Event-ID": str(middle)}, timeout=60) as resp:
+        for line in resp.iter_lines():
+            if line.startswith("id:"):
+                again.append(int(line[3:]))
+    assert again == [i for i in ids if i > middle]
+
+
 def test_the_video_matches_its_script_and_says_its_narration(generated: dict, user: httpx.Client) -> None:
     gid = generated["submitted"]["generation_id"]
     script = user.get(f"/api/script/{gid}").json()
