@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 SAMPLE := examples/sample.mp4
 OUT := out/sample
 
-.PHONY: setup demo test test-fast lint serve bench sample
+.PHONY: setup demo test test-fast lint serve bench bench-generate sample
 
 setup:
 	@./scripts/setup.sh
@@ -29,6 +29,9 @@ serve: setup
 
 bench: setup
 	$(BIN)/python bench/clips.py
+
+bench-generate: setup
+	$(BIN)/python bench/generate.py
 
 sample: setup
 	$(BIN)/python examples/make_sample.py
