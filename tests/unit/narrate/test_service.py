@@ -66,6 +66,10 @@ def test_one_render_at_a_time(generation: dict) -> None:
     assert service.get_generation(generation["id"], OWNER)["job_id"] == job["id"]
     with pytest.raises(NotFound):
         service.start_render(generation["id"], OTHER, ProviderChoice(name="local"))
+    # a generation outlives its jobs (they expire after JOB_RETENTION_SECONDS): still editable
+    jobs.fail(job["id"], "stopped for the test")
+    Table().delete(Keys.job(job["id"]))
+    assert service.start_render(generation["id"], OWNER, ProviderChoice(name="local"))["id"] != job["id"]
 
 
 def test_signed_links_and_video_names(generation: dict) -> None:

@@ -177,7 +177,11 @@ def _start_job(gen: dict[str, Any], provider: ProviderChoice, *, mode: str,
 
 def _require_idle(gen: dict[str, Any]) -> None:
     job_id = gen.get("job_id")
-    if job_id and jobs.get(job_id)["status"] not in jobs.TERMINAL:
+    try:
+        running = bool(job_id) and jobs.get(job_id)["status"] not in jobs.TERMINAL
+    except NotFound:  # its last job expired (JOB_RETENTION_SECONDS); the generation stays
+        running = False
+    if running:
         raise Conflict("a render of this generation is running; edit it when it has finished")
 
 
