@@ -1,5 +1,5 @@
-"""The narrated-video surface's request bodies, its content and script documents, and the
-`generate` state machine's payload models."""
+"""The narrated-video surface's request bodies and its two documents, content and script (seed
+003's /api/content and /api/script shapes). Step payloads are plain JSON (narrate/steps.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
-from reelforge.ai.choice import ProviderChoice
 from reelforge.fields import BlankIsAbsent, OptionalStr
 from reelforge.media.layouts import Aspect
 from reelforge.media.slides import TONES
@@ -147,16 +146,3 @@ class ScriptEdit(BaseModel):
     """PUT /api/script/{id}: the narration of every slide (times are recomputed on render)."""
 
     slide_scripts: list[SlideScript] = Field(min_length=1, max_length=MAX_SLIDES)
-
-
-# --- step payloads -------------------------------------------------------------------------
-
-class SlideTask(BaseModel):
-    """One Map iteration's input: which slide of which generation, and the shared settings."""
-
-    job_id: str
-    generation_id: str
-    slide_number: int
-    total: int
-    options: RenderOptions
-    provider: ProviderChoice
