@@ -37,3 +37,9 @@ class BadRequest(ReelforgeError):
 
 class Conflict(ReelforgeError):
     """The resource changed under this write; reload and retry (-> 409)."""
+
+
+def short_error(exc: Exception, limit: int = 300) -> str:
+    """An error's message on one line, cut to `limit` characters (for notes to the user)."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

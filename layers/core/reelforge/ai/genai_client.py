@@ -125,12 +125,7 @@ class GenaiJsonClient:
         text = response.text
         if text and text.strip():
             return text, None
-        feedback = response.prompt_feedback
-        if feedback and feedback.block_reason:
-            return None, f"blocked: {wire_name(feedback.block_reason)}"
-        if response.candidates and response.candidates[0].finish_reason:
-            return None, f"finish reason {wire_name(response.candidates[0].finish_reason)}"
-        return None, "no candidates"
+        return None, empty_reason(response) or "no candidates"
 
     def check_model(self) -> None:
         """One cheap call (GET models/{model}) that fails as ``generate`` would for a rejected
@@ -197,6 +192,16 @@ def validation_problems(exc: ValidationError, limit: int = 4) -> str:
         f"{'.'.join(str(p) for p in err['loc']) or 'answer'}: {err['msg']}"
         for err in exc.errors()[:limit]
     )
+
+
+def empty_reason(response: types.GenerateContentResponse) -> str | None:
+    """Why an answer has nothing usable, as Gemini says it: blocked, or its finish reason."""
+    feedback = response.prompt_feedback
+    if feedback and feedback.block_reason:
+        return f"blocked: {wire_name(feedback.block_reason)}"
+    if response.candidates and response.candidates[0].finish_reason:
+        return f"finish reason {wire_name(response.candidates[0].finish_reason)}"
+    return None
 
 
 def wire_name(value: object) -> str:

@@ -33,6 +33,7 @@ from reelforge.errors import MediaProcessingError
 from reelforge.media.ffmpeg import ffmpeg_exe, run_ffmpeg
 from reelforge.media.render import default_fonts_dir, filter_path
 from reelforge.media.slides import SlideArt
+from reelforge.media.tts import read_wav
 
 FPS = 30
 LEAD_S, TAIL_S = 0.4, 0.5
@@ -150,10 +151,7 @@ def _still_span(art: SlideArt, count: int, out: Path, preset: str, crf: int) -> 
         pieces = [gop] * repeats
         if rest:
             pieces.append(_encode_still(art, rest, folder / "rest.mp4", preset, crf))
-        listing = folder / "pieces.txt"
-        listing.write_text("".join(f"file '{p.as_posix()}'\n" for p in pieces))
-        run_ffmpeg(["-f", "concat", "-safe", "0", "-i", listing, "-c", "copy", "-video_track_timescale",
-                    "15360", str(out)])
+        run_ffmpeg([*_concat_input(pieces, folder), "-c", "copy", "-video_track_timescale", "15360", str(out)])
     return out
 
 
@@ -202,26 +200,16 @@ def _shift_ass(script: str, by: float) -> str:
 
 # --------------------------------------------------------------------------- audio
 
-def _read_mono(path: Path) -> tuple[np.ndarray, int]:
-    with wave.open(str(path), "rb") as w:
-        if w.getsampwidth() != 2:
-            raise MediaProcessingError(f"{path.name}: expected 16-bit PCM")
-        data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32)
-        if w.getnchannels() > 1:
-            data = data.reshape(-1, w.getnchannels()).mean(axis=1)
-        return data / 32768.0, w.getframerate()
-
-
 def mix_narration(parts: Sequence[tuple[str | Path, float]], *, total: float, out: str | Path) -> Path:
     """One narration track: each WAV placed at its offset (seconds) on `total` seconds of
     quiet, then brought to LOUDNESS_LUFS integrated (EBU R128, measured by ffmpeg's ebur128)
     by one gain, its peaks limited to PEAK_DBFS (loudnorm's two passes cost ~0.1 s per
     second of audio here; this costs a fiftieth of that)."""
     out = Path(out)
-    rate = _read_mono(Path(parts[0][0]))[1] if parts else AUDIO_RATE
+    rate = read_wav(parts[0][0])[1] if parts else AUDIO_RATE
     track = np.zeros(round(total * rate), dtype=np.float32)
     for path, offset in parts:
-        data, part_rate = _read_mono(Path(path))
+        data, part_rate = read_wav(path)
         if part_rate != rate:  # e.g. Gemini's 24 kHz beside a fallback's 22.05 kHz
             positions = np.arange(round(len(data) * rate / part_rate)) * (part_rate / rate)
             data = np.interp(positions, np.arange(len(data)), data).astype(np.float32)
@@ -274,12 +262,17 @@ def join(pieces: Sequence[str | Path], narration: str | Path, out: str | Path) -
     """Concatenate the video pieces by stream copy and add the narration as AAC."""
     out = Path(out)
     with tempfile.TemporaryDirectory(prefix="join-") as tmp:
-        listing = Path(tmp) / "pieces.txt"
-        listing.write_text("".join(f"file '{Path(p).resolve().as_posix()}'\n" for p in pieces))
-        run_ffmpeg(["-f", "concat", "-safe", "0", "-i", listing, "-i", str(narration),
+        run_ffmpeg([*_concat_input(pieces, Path(tmp)), "-i", str(narration),
                     # Mono narration: 128 kb/s is plenty, and the fast coder is 3-4x quicker
                     # than the default (1.8 s -> 0.5 s for a minute of Piper speech here).
                     "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-aac_coder", "fast",
                     "-b:a", "128k", "-ac", "1", "-ar", str(AUDIO_RATE),
                     "-movflags", "+faststart", str(out)])
     return out
+
+
+def _concat_input(pieces: Sequence[str | Path], folder: Path) -> list[str | Path]:
+    """ffmpeg input options reading `pieces` one after another (the concat demuxer)."""
+    listing = folder / "pieces.txt"
+    listing.write_text("".join(f"file '{Path(p).resolve().as_posix()}'\n" for p in pieces))
+    return ["-f", "concat", "-safe", "0", "-i", listing]

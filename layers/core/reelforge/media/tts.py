@@ -127,7 +127,7 @@ def synthesize(text: str, out_path: str | Path, *, voice: str | None = None,
         words = []
     duration, rate = _wav_info(out)
     if not words:
-        words = time_words(_read_samples(out), rate, text)
+        words = time_words(read_wav(out)[0], rate, text)
     return Speech(out, duration, rate, chosen.id, words)
 
 
@@ -157,7 +157,7 @@ def _piper_to_wav(text: str, out: Path, speed: float) -> list[Word]:
             words += _share_span(sentence, weights, at / rate + start, at / rate + end)
             at += len(samples)
     if not same_split:  # Piper split the text differently: spread all words over the speech
-        words = time_words(_read_samples(out), voice.config.sample_rate, text)
+        words = time_words(read_wav(out)[0], voice.config.sample_rate, text)
     return words
 
 
@@ -175,10 +175,15 @@ def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?;:])\s+", text) if s.strip()]
 
 
-def _read_samples(path: Path) -> np.ndarray:
+def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
+    """A 16-bit PCM WAV as mono float samples in -1..1, and its sample rate."""
     with wave.open(str(path), "rb") as w:
+        if w.getsampwidth() != 2:
+            raise MediaProcessingError(f"{Path(path).name}: expected 16-bit PCM")
         data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768.0
-        return data.reshape(-1, w.getnchannels()).mean(axis=1) if w.getnchannels() > 1 else data
+        if w.getnchannels() > 1:
+            data = data.reshape(-1, w.getnchannels()).mean(axis=1)
+        return data, w.getframerate()
 
 
 def _voiced_span(samples: np.ndarray, rate: int) -> tuple[float, float]:

@@ -20,7 +20,7 @@ import math
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from reelforge.errors import ProviderError
+from reelforge.errors import ProviderError, short_error
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +49,14 @@ def slide_image(keyword: str, size: tuple[int, int], *, tone: str, provider: str
     try:
         data, missing = _gemini_image(keyword, size, tone, api_key, base_url, timeout_s)
     except ProviderError as exc:
-        reason = f"unavailable with this key ({_short(exc)})" if api_key else f"unavailable ({_short(exc)})"
+        reason = f"unavailable with this key ({short_error(exc)})" if api_key else f"unavailable ({short_error(exc)})"
         return _fallback(keyword, size, tone, f"Gemini image generation {reason}")
     if missing:
         return _fallback(keyword, size, tone, f"Gemini returned no image ({missing})")
     try:
         image = _decode(data)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        return _fallback(keyword, size, tone, f"Gemini's image could not be read ({_short(exc)})")
+        return _fallback(keyword, size, tone, f"Gemini's image could not be read ({short_error(exc)})")
     return ImageOps.fit(image, size, Image.Resampling.LANCZOS), None
 
 
@@ -81,7 +81,7 @@ def _gemini_image(keyword: str, size: tuple[int, int], tone: str, api_key: str |
     # Imported here: google-genai takes ~0.8 s to import, which the offline path never needs.
     from google.genai import types
 
-    from reelforge.ai.genai_client import GenaiJsonClient, wire_name
+    from reelforge.ai.genai_client import GenaiJsonClient, empty_reason
 
     caller = GenaiJsonClient(api_key or "", model=IMAGE_MODEL, base_url=base_url, timeout_s=timeout_s)
     config = types.GenerateContentConfig(
@@ -95,12 +95,7 @@ def _gemini_image(keyword: str, size: tuple[int, int], tone: str, api_key: str |
             blob = part.inline_data
             if blob and blob.data and (blob.mime_type or "").lower().startswith("image/"):
                 return blob.data, None
-    feedback = response.prompt_feedback
-    if feedback and feedback.block_reason:
-        return b"", f"blocked: {wire_name(feedback.block_reason)}"
-    if response.candidates and response.candidates[0].finish_reason:
-        return b"", f"finish reason {wire_name(response.candidates[0].finish_reason)}"
-    return b"", "no image in the answer"
+    return b"", empty_reason(response) or "no image in the answer"
 
 
 def _decode(data: bytes) -> Image.Image:
@@ -127,7 +122,3 @@ def _fallback(keyword: str, size: tuple[int, int], tone: str, why: str) -> tuple
     log.warning(note)  # the reason comes from the shared mapping: the key is already scrubbed
     return _procedural(keyword, size, tone), note
 
-
-def _short(exc: Exception, limit: int = 300) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reelforge.errors import ProviderError
+from reelforge.errors import ProviderError, short_error
 from reelforge.media import tts
 from reelforge.media.tts import Speech
 
@@ -52,7 +52,7 @@ def speak(text: str, out: Path, *, language: str, voice: str | None, provider: s
     try:
         pcm, rate, missing = _gemini_pcm(text, api_key, base_url, timeout_s)
     except ProviderError as exc:
-        reason = f"unavailable with this key ({_short(exc)})" if api_key else f"unavailable ({_short(exc)})"
+        reason = f"unavailable with this key ({short_error(exc)})" if api_key else f"unavailable ({short_error(exc)})"
         return _offline(text, out, voice, language, f"Gemini TTS {reason}")
     if missing:
         return _offline(text, out, voice, language, f"Gemini TTS returned no audio ({missing})")
@@ -65,7 +65,7 @@ def _gemini_pcm(text: str, api_key: str | None, base_url: str | None,
     # Imported here: google-genai takes ~0.8 s to import, which the offline path never needs.
     from google.genai import types
 
-    from reelforge.ai.genai_client import GenaiJsonClient, wire_name
+    from reelforge.ai.genai_client import GenaiJsonClient, empty_reason
 
     caller = GenaiJsonClient(api_key or "", model=TTS_MODEL, base_url=base_url, timeout_s=timeout_s)
     config = types.GenerateContentConfig(
@@ -87,12 +87,7 @@ def _gemini_pcm(text: str, api_key: str | None, base_url: str | None,
     pcm = pcm[: len(pcm) // 2 * 2]
     if pcm:
         return pcm, rate, None
-    feedback = response.prompt_feedback
-    if feedback and feedback.block_reason:
-        return b"", rate, f"blocked: {wire_name(feedback.block_reason)}"
-    if response.candidates and response.candidates[0].finish_reason:
-        return b"", rate, f"finish reason {wire_name(response.candidates[0].finish_reason)}"
-    return b"", rate, "no 16-bit PCM audio in the answer"
+    return b"", rate, empty_reason(response) or "no 16-bit PCM audio in the answer"
 
 
 def _write_pcm(text: str, out: Path, pcm: bytes, rate: int) -> Speech:
@@ -113,7 +108,3 @@ def _offline(text: str, out: Path, voice: str | None, language: str, why: str) -
     log.warning(note)  # the reason comes from the shared mapping: the key is already scrubbed
     return speech, note
 
-
-def _short(exc: Exception, limit: int = 300) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
