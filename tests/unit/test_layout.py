@@ -27,7 +27,7 @@ PACKAGE = ROOT / "layers" / "core" / "reelforge"
 STEPS = ROOT / "functions" / "steps"
 
 SURFACES = ("clips", "editor", "narrate", "studio", "works")
-SHARED_PACKAGES = ("api", "ai", "media", "local", "projects", "assets")
+SHARED_PACKAGES = ("api", "ai", "media", "local", "projects", "assets", "synth")
 SURFACE_FILES = ("__init__.py", "router.py", "schemas.py", "service.py", "steps.py")
 # The modules whose job is to compose the surfaces (DESIGN: "WIRING").
 WIRING = ("api/app.py", "cli.py")

@@ -18,9 +18,9 @@ from PIL import Image
 
 from reelforge.errors import ProviderError, TransientError, UnsupportedPromptError
 from reelforge.media.slides import procedural_image
-from reelforge.narrate.images import closest_aspect, slide_image
+from reelforge.synth.images import closest_aspect, slide_image
 from reelforge.narrate.schemas import Content, Slide
-from reelforge.narrate.speech import speak
+from reelforge.synth.speech import speak
 from reelforge.narrate.writers.base import Brief
 from reelforge.narrate.writers.gemini import GeminiWriter, native_share
 from reelforge.narrate.writers.registry import writer

@@ -175,7 +175,7 @@ def _piece_keys(gid: str, item: dict[str, Any], options: RenderOptions) -> tuple
 
 def speak_step(event: dict[str, Any]) -> dict[str, Any]:
     """Speak one slide's narration (or reuse the identical one from an earlier render)."""
-    from reelforge.narrate.speech import speak
+    from reelforge.synth.speech import speak
 
     job_id, gid, n, total = event["job_id"], event["generation_id"], int(event["slide_number"]), int(event["total"])
     options = RenderOptions(**event["options"])
@@ -298,7 +298,7 @@ def draw_step(event: dict[str, Any]) -> dict[str, Any]:
     image, note = None, None
     with tempfile.TemporaryDirectory(prefix="draw-") as tmp:
         if wants_image:
-            from reelforge.narrate.images import slide_image
+            from reelforge.synth.images import slide_image
 
             image, note = slide_image(keyword, size, tone=options.tone, provider=provider, api_key=key,
                                       base_url=get_settings().gemini_base_url)
