@@ -25,12 +25,17 @@ def _config() -> Config:
     )
 
 
-def client(service: str) -> Any:
-    """A per-thread boto3 client (boto3 sessions are not thread-safe)."""
+def client(service: str, *, endpoint_url: str | None = None) -> Any:
+    """A per-thread boto3 client (boto3 sessions are not thread-safe).
+
+    `endpoint_url` is for services whose endpoint is a deployed resource's own URL (the
+    WebSocket API's, for apigatewaymanagementapi); it wins over AWS_ENDPOINT_URL.
+    """
     cache = _local.__dict__.setdefault("clients", {})
-    key = (service, os.environ.get("AWS_ENDPOINT_URL"))
+    key = (service, endpoint_url or os.environ.get("AWS_ENDPOINT_URL"))
     if key not in cache:
-        cache[key] = boto3.session.Session().client(service, config=_config())
+        extra = {"endpoint_url": endpoint_url} if endpoint_url else {}
+        cache[key] = boto3.session.Session().client(service, config=_config(), **extra)
     return cache[key]
 
 

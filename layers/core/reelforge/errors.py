@@ -4,7 +4,14 @@ from __future__ import annotations
 
 
 class ReelforgeError(Exception):
-    """Base for errors that carry a message safe to show to the user."""
+    """Base for errors that carry a message safe to show to the user.
+
+    `code` names the error in an enveloped answer (seed 004's `INVALID_STATE`, `DUPLICATE`);
+    without one the status's usual code is used."""
+
+    def __init__(self, message: str = "", *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class TransientError(ReelforgeError):

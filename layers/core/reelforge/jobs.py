@@ -166,14 +166,16 @@ def set_running(job_id: str, *, execution_arn: str | None = None, message: str =
     )
 
 
-def progress(job_id: str, *, stage: str, fraction: float, message: str = "") -> bool:
-    """Record progress (0..1). Progress never goes backwards; returns False if the job is over."""
+def progress(job_id: str, *, stage: str, fraction: float, message: str = "",
+             fields: dict[str, Any] | None = None) -> bool:
+    """Record progress (0..1) and any bookkeeping `fields` of the kind (a studio job's step
+    counters). Progress never goes backwards; returns False if the job is over."""
     fraction = max(0.0, min(1.0, float(fraction)))
     try:
         item = Table().update(
             Keys.job(job_id),
-            {"status": RUNNING, "stage": stage, "progress": fraction, "message": message or stage,
-             "updatedAt": now_iso()},
+            {**(fields or {}), "status": RUNNING, "stage": stage, "progress": fraction,
+             "message": message or stage, "updatedAt": now_iso()},
             add={"event_seq": 1},
             condition=_OPEN + " AND #p <= :p",
             condition_values={**_OPEN_VALUES, ":p": fraction},

@@ -23,7 +23,15 @@ class Settings(BaseSettings):
     edit_state_machine_arn: str = ""
     export_state_machine_arn: str = ""
     generate_state_machine_arn: str = ""
+    script_state_machine_arn: str = ""
+    media_state_machine_arn: str = ""
     aws_endpoint_url: str | None = None
+    # WebSockets (reelforge.realtime): the connections table, and the WebSocket API's
+    # https://.../<stage> URL that pushes go to (post_to_connection). Both empty means no
+    # realtime delivery (unit tests); the embedded runtime sets the table and leaves the
+    # endpoint empty, since local sockets are served in-process.
+    connections_table_name: str = ""
+    websocket_endpoint: str = ""
 
     # Auth. JWT_SECRET must be long and random in a deployment (the template takes it
     # from a NoEcho parameter); the embedded runtime generates one per run.

@@ -14,6 +14,13 @@ Item layout (PK / SK):
   SLOTS#<kind>        SLOT#<n>          a concurrency slot held by a running job
   GENERATION#<gid>    META              a narrated video (seed 003); each render of it is a job
   GENSLUG#<uid>#<s>   REF               the owner's newest generation whose topic slug is s
+  PROJECT#<pid>       SECTION#<sid>     a script section (order: the project's `sectionIds` list)
+  PROJECT#<pid>       SENTENCE#<sec>#<id> a sentence of section <sec> (order: its `sentenceIds`)
+  PROJECT#<pid>       OUTLINE#<oid>     a script outline
+  PROJECT#<pid>       CAST#<cid>        a character in the project's cast
+  PROJECT#<pid>       STUDIOJOB#<ts>#<jid> a studio job of the project (newest last)
+  SECTIONREF#<sid>    REF               section id -> project id (likewise SENTENCEREF, OUTLINEREF)
+  CHARACTER#<cid>     META              a user's character (seed 004)
 GSI1 (GSI1PK = OWNER#<uid>, GSI1SK = <TYPE>#<created_at>) lists an owner's things by type.
 `expires_at` (epoch seconds) is the table's TTL attribute.
 """
@@ -114,6 +121,15 @@ class Keys:
     @staticmethod
     def generation_slug(uid: str, slug: str) -> dict[str, str]:
         return {"PK": f"GENSLUG#{uid}#{slug}", "SK": "REF"}
+
+    @staticmethod
+    def sentence(pid: str, section_id: str, sid: str) -> dict[str, str]:
+        """Under its section's prefix, so a section's sentences are one key range."""
+        return {"PK": f"PROJECT#{pid}", "SK": f"SENTENCE#{section_id}#{sid}"}
+
+    @staticmethod
+    def character(cid: str) -> dict[str, str]:
+        return {"PK": f"CHARACTER#{cid}", "SK": "META"}
 
     @staticmethod
     def slot(kind: str, n: int) -> dict[str, str]:
@@ -287,6 +303,17 @@ class Table:
                 return
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
+    def put_many(self, items: list[dict[str, Any]]) -> None:
+        """Unconditional puts in batches (new items nobody references yet: a script being written)."""
+        with self._t.batch_writer() as batch:
+            for item in items:
+                batch.put_item(Item=to_dynamo(item))
+
+    def delete_many(self, keys: list[dict[str, str]]) -> None:
+        with self._t.batch_writer() as batch:
+            for key in keys:
+                batch.delete_item(Key={"PK": key["PK"], "SK": key["SK"]})
+
     def transact_put_new(self, items: list[dict[str, Any]]) -> None:
         """Create several items atomically; ConditionFailed if any key exists."""
         self.transact([Txn.put_new(item) for item in items])
@@ -303,6 +330,8 @@ class Table:
             body: dict[str, Any] = {"TableName": self.name}
             if op.kind == "put":
                 body["Item"] = typed(op.item)
+            elif op.kind == "delete":
+                body["Key"] = typed(op.key)
             else:
                 body["Key"] = typed(op.key)
                 body["UpdateExpression"] = op.expression
@@ -312,7 +341,7 @@ class Table:
                 body["ExpressionAttributeNames"] = op.names
             if op.values:
                 body["ExpressionAttributeValues"] = typed(op.values)
-            txn.append({"Put" if op.kind == "put" else "Update": body})
+            txn.append({{"put": "Put", "delete": "Delete"}.get(op.kind, "Update"): body})
         try:
             aws.client("dynamodb").transact_write_items(TransactItems=txn)
         except ClientError as exc:
@@ -338,7 +367,7 @@ class Table:
 class Txn:
     """One operation of a `Table.transact` call."""
 
-    kind: str  # "put" or "update"
+    kind: str  # "put", "update" or "delete"
     item: dict[str, Any] = field(default_factory=dict)
     key: dict[str, str] = field(default_factory=dict)
     expression: str = ""
@@ -349,6 +378,14 @@ class Txn:
     @classmethod
     def put_new(cls, item: dict[str, Any]) -> Txn:
         return cls("put", item=item, condition="attribute_not_exists(PK)")
+
+    @classmethod
+    def put(cls, item: dict[str, Any]) -> Txn:
+        return cls("put", item=item)
+
+    @classmethod
+    def delete(cls, key: dict[str, str]) -> Txn:
+        return cls("delete", key={"PK": key["PK"], "SK": key["SK"]})
 
     @classmethod
     def set(cls, key: dict[str, str], values: dict[str, Any], condition: str | None = None,

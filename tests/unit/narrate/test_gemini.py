@@ -18,12 +18,12 @@ from PIL import Image
 
 from reelforge.errors import ProviderError, TransientError, UnsupportedPromptError
 from reelforge.media.slides import procedural_image
-from reelforge.synth.images import closest_aspect, slide_image
 from reelforge.narrate.schemas import Content, Slide
-from reelforge.synth.speech import speak
 from reelforge.narrate.writers.base import Brief
 from reelforge.narrate.writers.gemini import GeminiWriter, native_share
 from reelforge.narrate.writers.registry import writer
+from reelforge.synth.images import closest_aspect, slide_image
+from reelforge.synth.speech import speak
 
 KEY = "AIzaTEST-not-a-real-key-0123456789"  # the fake_gemini fixture's key
 SOURCE = ("India added record solar capacity last year. Rooftop panels now power villages. "

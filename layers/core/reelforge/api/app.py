@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -12,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from reelforge import __version__
 from reelforge.api import routes_auth, routes_jobs, routes_system
 from reelforge.api.body_limit import BodyLimit
+from reelforge.api.envelope import enveloped, error_body
 from reelforge.clips import router as clips
 from reelforge.editor import router as editor
 from reelforge.errors import (
@@ -28,11 +31,12 @@ from reelforge.narrate import router as narrate
 from reelforge.projects import router as projects
 from reelforge.settings import get_settings
 from reelforge.store import NotFound
+from reelforge.studio import router as studio
 
 # WIRING: every surface's routes. Importing a surface's router also registers its job
 # presenters, upload handlers and project fields (see jobs.presents, uploads.handles).
 ROUTERS = (routes_system.router, routes_auth.router, routes_jobs.router, projects.router,
-           clips.router, editor.router, narrate.router)
+           clips.router, editor.router, narrate.router, studio.router)
 
 # Our named errors carry messages meant for the user; in a synchronous route they become
 # these statuses (the first matching class in this order wins) instead of a bare 500.
@@ -87,35 +91,44 @@ def create_app() -> FastAPI:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
+    def error(request: Request, status: int, message: str, code: str | None = None,
+              headers: Any = None, **extra: Any) -> JSONResponse:
+        body = error_body(request.url.path, status, message, code)
+        if "detail" in body:
+            body.update(extra)
+        return JSONResponse(status_code=status, content=body, headers=headers)
+
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         parts = []
         for err in errors:
             loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
             parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
-        body = {"detail": "; ".join(parts) or "Invalid request",
-                "errors": [{"loc": e.get("loc"), "msg": e.get("msg"), "type": e.get("type")}
-                           for e in errors]}
-        return JSONResponse(status_code=422, content=body)
+        if enveloped(request.url.path):  # seed 004: 400 VALIDATION_ERROR, messages joined by ", "
+            return error(request, 400, ", ".join(parts) or "Invalid request")
+        return error(request, 422, "; ".join(parts) or "Invalid request",
+                     errors=[{"loc": e.get("loc"), "msg": e.get("msg"), "type": e.get("type")}
+                             for e in errors])
 
     @app.exception_handler(NotFound)
-    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
-        return JSONResponse(status_code=404, content={"detail": "Not found"})
+    async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return error(request, 404, "Not found")
 
     @app.exception_handler(ReelforgeError)
-    async def _named(_: Request, exc: ReelforgeError) -> JSONResponse:
+    async def _named(request: Request, exc: ReelforgeError) -> JSONResponse:
         status = next((code for kind, code in _ERROR_STATUS if isinstance(exc, kind)), 500)
-        return JSONResponse(status_code=status, content={"detail": str(exc)})
+        return error(request, status, str(exc), getattr(exc, "code", None))
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Starlette re-raises it after this response, so the server (uvicorn, Mangum) logs
         # the traceback; the client gets JSON without internals.
-        return JSONResponse(status_code=500, content={"detail": "Internal server error"})
+        return error(request, 500, "Internal server error")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(
-            status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers
-        )
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = str(exc.detail)
+        if exc.status_code == 404 and message == "Not Found" and enveloped(request.url.path):
+            message = f"Route {request.method} {request.url.path} not found"  # no route matched
+        return error(request, exc.status_code, message, headers=exc.headers)

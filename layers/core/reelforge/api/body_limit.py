@@ -11,6 +11,8 @@ from fastapi import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from reelforge.api.envelope import error_body
+
 MAX_BODY_BYTES = 1 << 20
 
 
@@ -29,7 +31,8 @@ class BodyLimit:
             return
         declared = headers.get(b"content-length", b"").decode("latin-1")
         if declared.isdecimal() and int(declared) > self.max_bytes:
-            await JSONResponse({"detail": self._message()}, status_code=413)(scope, receive, send)
+            await JSONResponse(error_body(scope.get("path", ""), 413, self._message()),
+                               status_code=413)(scope, receive, send)
             return
         received = 0
 

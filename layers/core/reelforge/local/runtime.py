@@ -64,8 +64,9 @@ _LOCAL_ENV = {
 }
 # Where one machine differs from the cloud on purpose, over the template's values: the API
 # serves video bytes itself (with Range) instead of redirecting to S3, which on loopback is
-# moto, whose Range handling is not RFC 9110's.
-_EMBEDDED_OVER_TEMPLATE = {"VIDEO_DELIVERY": "proxy"}
+# moto, whose Range handling is not RFC 9110's. No WebSocket API endpoint: local sockets are
+# the API app's own, and publish hands events to them in-process (realtime.LocalHub).
+_EMBEDDED_OVER_TEMPLATE = {"VIDEO_DELIVERY": "proxy", "WEBSOCKET_ENDPOINT": ""}
 
 
 def project_root() -> Path:
@@ -316,6 +317,10 @@ class EmbeddedAWS:
                 resolver.secrets[logical] = secrets.token_urlsafe(48)
             elif kind == "AWS::Serverless::LayerVersion":
                 resolver.refs[logical] = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:layer:{prefix}-{logical}:1"
+            elif kind == "AWS::ApiGatewayV2::Api":
+                # Not deployed locally (the API app serves the WebSocket itself); an id so that
+                # the template's references to it resolve.
+                resolver.refs[logical] = f"local{logical.lower()}"
 
     def _function_env(self, template: dict[str, Any], resolver: Resolver) -> dict[str, str]:
         """All functions share this process, so their environments are merged."""

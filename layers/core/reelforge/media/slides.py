@@ -1147,3 +1147,42 @@ def _content(img: Image.Image, draw: ImageDraw.ImageDraw, frame: _Frame, design:
             if line.bullet:
                 r = max(2.0, face.size * (0.16 if style.bullet == "dot" else 0.14))
                 _marker(img, style.bullet, bx + r + face.size * 0.08, y + line.y - face.mid, r, pal.accent)
+
+
+def designed_card(prompt: str, size: tuple[int, int], tone: str = "formal", *,
+                  label: str = "Offline card (no AI image)") -> Image.Image:
+    """A stand-in picture for an image prompt: the procedural art the prompt seeds, with a
+    small panel at the top left that says what it is and what the picture should show, so
+    nobody mistakes it for a generated image."""
+    card = procedural_image(prompt, size, tone).convert("RGBA")
+    width, height = card.size
+    unit = max(12, round(min(width, height) * 0.028))
+    head = ImageFont.truetype(str(font_for("english", bold=True)), unit, layout_engine=_LAYOUT)
+    body = ImageFont.truetype(str(font_for("english")), round(unit * 0.85), layout_engine=_LAYOUT)
+    # Inside the part every camera move keeps in frame (a full-strength zoom crops ~12 %).
+    left, top, pad = round(width * 0.13), round(height * 0.13), round(unit * 0.6)
+    box_width = round(width * 0.42)
+    wrapped = _wrap_words(prompt, body, box_width - 2 * pad)
+    lines = wrapped[:3]
+    if len(wrapped) > 3:
+        lines[-1] = lines[-1].rstrip(". ") + "…"
+    line_h = round(unit * 1.15)
+    box_height = 2 * pad + line_h + len(lines) * line_h
+    overlay = Image.new("RGBA", card.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    draw.rounded_rectangle((left, top, left + box_width, top + box_height), radius=pad, fill=(10, 12, 18, 170))
+    draw.text((left + pad, top + pad), label, font=head, fill=(255, 214, 102, 255))
+    for n, line in enumerate(lines):
+        draw.text((left + pad, top + pad + line_h * (n + 1)), line, font=body, fill=(235, 238, 245, 255))
+    return Image.alpha_composite(card, overlay).convert("RGB")
+
+
+def _wrap_words(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
+    lines: list[str] = []
+    for word in " ".join(text.split()).split(" "):
+        trial = f"{lines[-1]} {word}" if lines else word
+        if lines and font.getlength(trial) <= width:
+            lines[-1] = trial
+        else:
+            lines.append(word)
+    return lines

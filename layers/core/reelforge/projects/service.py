@@ -70,7 +70,9 @@ def ingest_video_url(owner: str, project: dict[str, Any]) -> dict[str, Any] | No
 # --- projects -------------------------------------------------------------------------------
 
 
-def create(owner: str, name: str, description: str = "", video_url: str | None = None) -> dict[str, Any]:
+def create(owner: str, name: str, description: str = "", video_url: str | None = None,
+           extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A new project; `extra` holds a surface's own fields (the studio's topic, voice...)."""
     pid = new_id()
     ts = now_iso()
     item = {
@@ -84,6 +86,7 @@ def create(owner: str, name: str, description: str = "", video_url: str | None =
         "video_url": video_url,
         "created_at": ts,
         "updated_at": ts,
+        **(extra or {}),
     }
     Table().put_new(item)
     return item
@@ -104,9 +107,21 @@ def assets(project_id: str) -> list[dict[str, Any]]:
     return list(Table().query_partition(f"PROJECT#{project_id}", "ASSET#"))
 
 
+Cascade = Callable[[dict[str, Any]], None]
+_cascades: list[Cascade] = []
+
+
+def deletes_with_project(fn: Cascade) -> Cascade:
+    """`fn(project)` removes what a surface keeps outside the project's partition (its jobs)."""
+    _cascades.append(fn)
+    return fn
+
+
 def delete(owner: str, project_id: str) -> int:
     """Remove the project, every item under it and its S3 objects; returns objects deleted."""
     project = get(owner, project_id)
+    for cascade in _cascades:
+        cascade(project)
     store = Blobs()
     removed = store.delete_prefix(f"{blobs.UPLOADS_PREFIX}{owner}/{project_id}/")
     removed += store.delete_prefix(blobs.project_prefix(project_id))

@@ -1,0 +1,6 @@
+"""Step `media_failed` of the script studio's `media` state machine (logic in reelforge.studio.steps.media_failed_step)."""
+
+from reelforge.studio.steps import media_failed_step
+from reelforge.workflow import lambda_step
+
+handler = lambda_step(media_failed_step)
