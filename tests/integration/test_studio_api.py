@@ -325,3 +325,91 @@ def test_deleting_a_project_removes_everything_under_it(user) -> None:  # noqa: 
         with pytest.raises(NotFound):
             Table().get(key)
     _error(client.get(f"/api/v1/projects/{pid}"), 404, "NOT_FOUND")
+
+
+def _studio_gemini(image_png: bytes):  # noqa: ANN202 - the fake's Handler
+    """Answers as Gemini would, by the response schema each request sends."""
+    from fakes.fake_gemini import FakeResponse, generate_content_body, inline_data_body
+
+    written = {"sections": 0}
+
+    def sentences(tag: str, n: int) -> list[dict]:
+        return [{"text": f"Gemini line {i + 1} of {tag} explains how roasting changes the coffee bean.",
+                 "image_prompt": f"coffee roastery, {tag}, shot {i + 1}", "video_prompt": "slow push in",
+                 "camera_movement": "wobble" if i == 0 else "zoom_in", "speaker": ""} for i in range(n)]
+
+    def answer(request) -> FakeResponse:  # noqa: ANN001 - RecordedRequest
+        config = json.dumps(request.generation_config)
+        if "IMAGE" in config:
+            return FakeResponse(body=inline_data_body(image_png, "image/png", model=request.model or ""))
+        if "key_points" in config:
+            return FakeResponse(body=generate_content_body(json.dumps({"title": "Coffee by Gemini", "sections": [
+                {"title": "Beans", "description": "where beans come from", "target_minutes": 8,
+                 "key_points": ["origins", "varieties"]},
+                {"title": "Roasting", "description": "heat and flavour", "target_minutes": 8,
+                 "key_points": ["roast levels", "chemistry"]}]})))
+        if "covered_topics" in config:
+            written["sections"] += 1
+            n = written["sections"]
+            return FakeResponse(body=generate_content_body(json.dumps({
+                "sentences": sentences(f"section {n}", 50), "summary": f"Summary after section {n}.",
+                "covered_topics": [f"topic {n}"]})))
+        return None
+
+    return answer
+
+
+def test_gemini_writes_the_long_script_with_a_running_summary_and_its_key_is_never_stored(
+        stack, monkeypatch) -> None:  # noqa: ANN001
+    import boto3
+    from fakes.fake_gemini import FakeGemini
+
+    from reelforge.blobs import Blobs
+    from reelforge.settings import get_settings
+    from reelforge.store import Table
+
+    key = "AIzaE2E-studio-secret-key-31"
+    png = io.BytesIO()
+    Image.new("RGB", (64, 36), (30, 90, 160)).save(png, format="PNG")
+    with FakeGemini(api_key=key, handler=_studio_gemini(png.getvalue())) as fake:
+        monkeypatch.setenv("GEMINI_BASE_URL", fake.base_url)
+        get_settings.cache_clear()
+        client = stack.client(stack.register("gemini-studio"))
+        client.headers["X-Gemini-Key"] = key
+        pid = _ok(client.post("/api/v1/projects", json={"name": "Gemini coffee"}), 201)["id"]
+        job = _ok(client.post(f"/api/v1/projects/{pid}/generate-script", json={
+            "mode": "auto", "topic": "Coffee", "targetDurationMinutes": 16}), 202)
+        assert job["totalSections"] == 2
+        done = _wait_job(client, job["jobId"])
+        assert done["status"] == "completed", done
+        full = _ok(client.get(f"/api/v1/projects/{pid}"))
+        assert [s["title"] for s in full["sections"]] == ["Beans", "Roasting"]
+        first = full["sections"][0]["sentences"]
+        assert len(first) == 50 and first[0]["text"].startswith("Gemini line 1 of section 1")
+        assert first[0]["cameraMovement"] == "static" and first[1]["cameraMovement"] == "zoom_in"
+        section_calls = [r for r in fake.requests if "covered_topics" in json.dumps(r.generation_config)]
+        assert len(section_calls) == 2
+        assert "Summary after section 1." in section_calls[1].prompt_text and "topic 1" in section_calls[1].prompt_text
+        sentence = first[0]["id"]
+        image_job = _ok(client.post(f"/api/v1/sentences/{sentence}/generate-image"), 202)
+        assert _wait_job(client, image_job["jobId"])["status"] == "completed"
+        drawn = _ok(client.get(f"/api/v1/sentences/{sentence}"))
+        assert drawn.get("imageNote") is None and not drawn["isImageDirty"]
+        picture = Image.open(io.BytesIO(httpx.get(drawn["imageUrl"]).content)).convert("RGB")
+        assert picture.size == (1920, 1080) and picture.resize((1, 1)).getpixel((0, 0)) == (30, 90, 160)
+        assert any("IMAGE" in json.dumps(r.generation_config) for r in fake.requests)
+        assert {r.api_key for r in fake.requests} == {key}
+    monkeypatch.delenv("GEMINI_BASE_URL")
+    get_settings.cache_clear()
+
+    assert key not in json.dumps(list(Table().scan()), default=str)
+    store = Blobs()
+    for k in store.list_keys(""):
+        if not k.endswith((".mp4", ".wav", ".png")):
+            assert key.encode() not in store.get_bytes(k), k
+    sfn = boto3.client("stepfunctions")
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        if machine["name"].endswith(("-script", "-media")):
+            for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]:
+                history = json.dumps(sfn.get_execution_history(executionArn=execution["executionArn"]), default=str)
+                assert key not in history
