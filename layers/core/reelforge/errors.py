@@ -42,6 +42,10 @@ class BadRequest(ReelforgeError):
     """The request makes no sense for the resource as it is now (-> 400)."""
 
 
+class Missing(ReelforgeError):
+    """Something the request names does not exist, and the message says what (-> 404)."""
+
+
 class Conflict(ReelforgeError):
     """The resource changed under this write; reload and retry (-> 409)."""
 

@@ -71,7 +71,13 @@ def readable_error(error: dict[str, Any]) -> str:
         message = cause
     if name in ("States.Timeout", "States.TaskFailed") and not message:
         return "a step timed out"
+    if name in _STORE_ERRORS:  # the table's own words name keys and AWS calls
+        return _STORE_ERRORS[name]
     return (message if name in _named_errors() else f"{name}: {message}")[:1000] or name
+
+
+_STORE_ERRORS = {"NotFound": "something this job works on was deleted while it ran",
+                 "ConditionFailed": "the data changed while the job ran; try again"}
 
 
 def _named_errors() -> set[str]:

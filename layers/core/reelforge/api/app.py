@@ -22,6 +22,7 @@ from reelforge.errors import (
     Conflict,
     IngestError,
     InvalidMediaError,
+    Missing,
     ProviderError,
     ReelforgeError,
     TransientError,
@@ -42,6 +43,7 @@ ROUTERS = (routes_system.router, routes_auth.router, routes_jobs.router, project
 # these statuses (the first matching class in this order wins) instead of a bare 500.
 _ERROR_STATUS: tuple[tuple[type[ReelforgeError], int], ...] = (
     (BadRequest, 400),
+    (Missing, 404),
     (Conflict, 409),
     (InvalidMediaError, 422),
     (IngestError, 400),
@@ -49,6 +51,18 @@ _ERROR_STATUS: tuple[tuple[type[ReelforgeError], int], ...] = (
     (TransientError, 503),  # a provider or service is throttling or down: retry later
     (ProviderError, 502),  # the AI provider refused or answered unusably
 )
+
+
+def _readable(err: dict[str, Any]) -> str:
+    """One validation error as `field: message`, without pydantic's internals."""
+    loc = [p for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+    if err.get("type") == "json_invalid":
+        return "Malformed JSON body"
+    if err.get("type") == "missing" and not loc:
+        return "A JSON body is required"
+    message = str(err.get("msg")).removeprefix("Value error, ")
+    where = ".".join(str(p) for p in loc)
+    return f"{where}: {message}" if where else message
 
 
 class JsonCORSMiddleware(CORSMiddleware):
@@ -101,10 +115,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
-        parts = []
-        for err in errors:
-            loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
-            parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
+        parts = [_readable(err) for err in errors]
         if enveloped(request.url.path):  # seed 004: 400 VALIDATION_ERROR, messages joined by ", "
             return error(request, 400, ", ".join(parts) or "Invalid request")
         return error(request, 422, "; ".join(parts) or "Invalid request",

@@ -56,12 +56,11 @@ def characters(owner: str) -> list[dict[str, Any]]:
 
 
 def update_character(owner: str, character_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-    get_character(owner, character_id)
-    values = {k: (["" + str(u) for u in v] if k == "referenceImages" else v) for k, v in fields.items()}
-    if "referenceImages" in values:
-        current = get_character(owner, character_id)
-        if len(values["referenceImages"]) + len(current.get("imageKeys") or []) > MAX_IMAGES:
-            raise BadRequest(f"a character has at most {MAX_IMAGES} reference images")
+    current = get_character(owner, character_id)
+    values = {k: ([str(u) for u in v] if k == "referenceImages" else v) for k, v in fields.items()}
+    linked = values.get("referenceImages")
+    if linked is not None and len(linked) + len(current.get("imageKeys") or []) > MAX_IMAGES:
+        raise BadRequest(f"a character has at most {MAX_IMAGES} reference images")
     return Table().update(Keys.character(character_id), {**values, "updatedAt": now_iso()})
 
 

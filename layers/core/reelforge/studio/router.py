@@ -69,7 +69,13 @@ def provider(x_gemini_key: str | None = Header(default=None)) -> ProviderChoice:
 
 
 def _fields(body: Any) -> dict[str, Any]:
+    """A create body's values (camelCase, absent ones left out)."""
     return body.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+def _changes(body: Any) -> dict[str, Any]:
+    """An update body's fields the request set (None: clear it; see schemas.Body)."""
+    return body.model_dump(by_alias=True, exclude_unset=True, mode="json")
 
 
 # --- system ----------------------------------------------------------------------------------
@@ -130,7 +136,7 @@ def voices(p: Principal = Depends(READ)) -> JSONResponse:
     from reelforge.media.tts import VOICES
 
     return ok({"voices": [{"id": v.id, "name": v.name, "language": v.language, "provider": v.provider}
-                          for v in VOICES], "default": service.project_view({"id": "", "name": ""})["voiceId"]})
+                          for v in VOICES], "default": service.default_voice()})
 
 
 # --- projects -----------------------------------------------------------------------------------
@@ -140,7 +146,7 @@ def list_projects(p: Principal = Depends(READ)) -> JSONResponse:
     return ok({"projects": service.list_projects(p.user_id)})
 
 
-@router.post("/projects")
+@router.post("/projects", status_code=201)
 def create_project(body: ProjectCreate, p: Principal = Depends(WRITE)) -> JSONResponse:
     return ok(service.project_view(service.create_project(p.user_id, _fields(body))), status=201)
 
@@ -154,7 +160,7 @@ def get_project(project_id: str, p: Principal = Depends(READ)) -> JSONResponse:
 @router.put("/projects/{project_id}")
 def update_project(project_id: str, body: ProjectUpdate, p: Principal = Depends(WRITE)) -> JSONResponse:
     with found("Project"):
-        return ok(service.project_view(service.update_project(p.user_id, project_id, _fields(body))))
+        return ok(service.project_view(service.update_project(p.user_id, project_id, _changes(body))))
 
 
 @router.delete("/projects/{project_id}", status_code=204)
@@ -175,7 +181,7 @@ def get_cast(project_id: str, p: Principal = Depends(READ)) -> JSONResponse:
     return ok([cast.character_view(c) for c in cast.cast_of(project)])
 
 
-@router.post("/projects/{project_id}/cast")
+@router.post("/projects/{project_id}/cast", status_code=201)
 def add_cast(project_id: str, body: CastAdd, p: Principal = Depends(WRITE)) -> JSONResponse:
     with found("Project"):
         project = projects.get(p.user_id, project_id)
@@ -184,7 +190,7 @@ def add_cast(project_id: str, body: CastAdd, p: Principal = Depends(WRITE)) -> J
     return ok([cast.character_view(c) for c in cast.cast_of(project)], message="Character added to cast", status=201)
 
 
-@router.post("/projects/{project_id}/cast/batch")
+@router.post("/projects/{project_id}/cast/batch", status_code=201)
 def add_cast_batch(project_id: str, body: CastBatch, p: Principal = Depends(WRITE)) -> JSONResponse:
     with found("Project"):
         project = projects.get(p.user_id, project_id)
@@ -207,7 +213,7 @@ def list_characters(p: Principal = Depends(READ)) -> JSONResponse:
     return ok([cast.character_view(c) for c in cast.characters(p.user_id)])
 
 
-@router.post("/characters")
+@router.post("/characters", status_code=201)
 def create_character(body: CharacterCreate, p: Principal = Depends(WRITE)) -> JSONResponse:
     return ok(cast.character_view(cast.create_character(p.user_id, _fields(body))), status=201)
 
@@ -221,7 +227,7 @@ def get_character(character_id: str, p: Principal = Depends(READ)) -> JSONRespon
 @router.put("/characters/{character_id}")
 def update_character(character_id: str, body: CharacterUpdate, p: Principal = Depends(WRITE)) -> JSONResponse:
     with found("Character"):
-        return ok(cast.character_view(cast.update_character(p.user_id, character_id, _fields(body))))
+        return ok(cast.character_view(cast.update_character(p.user_id, character_id, _changes(body))))
 
 
 @router.delete("/characters/{character_id}", status_code=204)
@@ -231,7 +237,7 @@ def delete_character(character_id: str, p: Principal = Depends(WRITE)) -> Respon
     return no_content()
 
 
-@router.post("/characters/{character_id}/images")
+@router.post("/characters/{character_id}/images", status_code=201)
 async def upload_character_image(character_id: str, request: Request, p: Principal = Depends(WRITE)) -> JSONResponse:
     """multipart/form-data with an `image` part: PNG, JPEG or WebP (by content), <= 5 MB,
     at most 5 per character. (Through API Gateway a Lambda takes at most 6 MB of request.)"""
@@ -255,7 +261,7 @@ def delete_character_image(character_id: str, index: int, p: Principal = Depends
 
 # --- generation ---------------------------------------------------------------------------------
 
-@router.post("/projects/{project_id}/quick-generate")
+@router.post("/projects/{project_id}/quick-generate", status_code=201)
 def quick_generate(project_id: str, body: QuickGenerate, p: Principal = Depends(AI),
                    choice: ProviderChoice = Depends(provider)) -> JSONResponse:
     """A script written now; it replaces the project's sections once it exists."""
@@ -265,7 +271,7 @@ def quick_generate(project_id: str, body: QuickGenerate, p: Principal = Depends(
     return ok(data, message="Script generated", status=201)
 
 
-@router.post("/projects/{project_id}/generate-outline")
+@router.post("/projects/{project_id}/generate-outline", status_code=201)
 def generate_outline(project_id: str, body: GenerateOutline, p: Principal = Depends(AI),
                      choice: ProviderChoice = Depends(provider)) -> JSONResponse:
     with found("Project"):
@@ -276,7 +282,7 @@ def generate_outline(project_id: str, body: GenerateOutline, p: Principal = Depe
               status=201)
 
 
-@router.post("/projects/{project_id}/generate-script-short")
+@router.post("/projects/{project_id}/generate-script-short", status_code=202)
 def generate_script_short(project_id: str, body: ScriptShort, p: Principal = Depends(AI),
                           choice: ProviderChoice = Depends(provider)) -> JSONResponse:
     with found("Project"):
@@ -285,7 +291,7 @@ def generate_script_short(project_id: str, body: ScriptShort, p: Principal = Dep
                "estimatedDurationSeconds": 10}, status=202)
 
 
-@router.post("/projects/{project_id}/generate-script")
+@router.post("/projects/{project_id}/generate-script", status_code=202)
 def generate_script(project_id: str, body: ScriptLong, p: Principal = Depends(AI),
                     choice: ProviderChoice = Depends(provider)) -> JSONResponse:
     """Long-form: section after section from an outline (`from-outline`), or from one written
@@ -392,7 +398,7 @@ def regenerate_section_nested(project_id: str, outline_id: str, body: Regenerate
 
 # --- sections ------------------------------------------------------------------------------------
 
-@router.post("/sections")
+@router.post("/sections", status_code=201)
 def create_section(body: SectionCreate, p: Principal = Depends(WRITE)) -> JSONResponse:
     with found("Project"):
         project = projects.get(p.user_id, body.project_id)
@@ -436,7 +442,7 @@ def ai_expand(section_id: str, body: AiExpand, p: Principal = Depends(AI),
                                  body.insert_after_sentence_id, choice))
 
 
-@router.post("/sections/{section_id}/ai-expand/accept")
+@router.post("/sections/{section_id}/ai-expand/accept", status_code=201)
 def ai_expand_accept(section_id: str, body: AiExpandAccept, p: Principal = Depends(WRITE)) -> JSONResponse:
     with found("Section"):
         section = sections.get(p.user_id, section_id)
@@ -449,7 +455,7 @@ def ai_expand_accept(section_id: str, body: AiExpandAccept, p: Principal = Depen
 
 # --- sentences -----------------------------------------------------------------------------------
 
-@router.post("/sentences")
+@router.post("/sentences", status_code=201)
 def create_sentence(body: SentenceCreate, p: Principal = Depends(WRITE)) -> JSONResponse:
     with found("Section"):
         section = sections.get(p.user_id, body.section_id)
@@ -478,7 +484,7 @@ def get_sentence(sentence_id: str, p: Principal = Depends(READ)) -> JSONResponse
 def update_sentence(sentence_id: str, body: SentenceUpdate, p: Principal = Depends(WRITE)) -> JSONResponse:
     """Changed fields mark what is stale: text -> audio, image, video; imagePrompt -> image,
     video; videoPrompt, cameraMovement, motionStrength -> video; speakerId -> audio, video."""
-    changes = body.model_dump(by_alias=True, exclude_unset=True, mode="json")
+    changes = _changes(body)
     with found("Sentence"):
         item = sentences.locate(p.user_id, sentence_id)
         if "speakerId" in changes:
@@ -510,26 +516,26 @@ def _queued(job: dict[str, Any], message: str) -> JSONResponse:
     return ok({"jobId": job["id"], "status": "queued", "jobType": job["jobType"]}, message=message, status=202)
 
 
-@router.post("/sentences/{sentence_id}/generate-audio")
+@router.post("/sentences/{sentence_id}/generate-audio", status_code=202)
 def generate_audio(sentence_id: str, p: Principal = Depends(AI), choice: ProviderChoice = Depends(provider)) -> JSONResponse:
     with found("Sentence"):
         return _queued(service.start_sentence_media(p.user_id, sentence_id, "audio", choice), "Audio generation started")
 
 
-@router.post("/sentences/{sentence_id}/generate-image")
+@router.post("/sentences/{sentence_id}/generate-image", status_code=202)
 def generate_image(sentence_id: str, p: Principal = Depends(AI), choice: ProviderChoice = Depends(provider)) -> JSONResponse:
     with found("Sentence"):
         return _queued(service.start_sentence_media(p.user_id, sentence_id, "image", choice), "Image generation started")
 
 
-@router.post("/sentences/{sentence_id}/generate-video")
+@router.post("/sentences/{sentence_id}/generate-video", status_code=202)
 def generate_video(sentence_id: str, p: Principal = Depends(AI), choice: ProviderChoice = Depends(provider)) -> JSONResponse:
     """The sentence's clip (its audio and image are made first where missing or stale)."""
     with found("Sentence"):
         return _queued(service.start_sentence_media(p.user_id, sentence_id, "video", choice), "Video generation started")
 
 
-@router.post("/projects/{project_id}/generate-media")
+@router.post("/projects/{project_id}/generate-media", status_code=202)
 def generate_media(project_id: str, p: Principal = Depends(AI), choice: ProviderChoice = Depends(provider)) -> JSONResponse:
     """Audio, image and video of every sentence with a dirty flag."""
     with found("Project"):
@@ -537,8 +543,8 @@ def generate_media(project_id: str, p: Principal = Depends(AI), choice: Provider
                        "Media generation started")
 
 
-@router.post("/projects/{project_id}/export")
-@router.post("/export/{project_id}", include_in_schema=False)
+@router.post("/projects/{project_id}/export", status_code=202)
+@router.post("/export/{project_id}", include_in_schema=False, status_code=202)
 def export(project_id: str, body: ExportBody | None = None, p: Principal = Depends(AI),
            choice: ProviderChoice = Depends(provider)) -> JSONResponse:
     """One video of the whole script with word-level captions; only dirty sentences are

@@ -4,13 +4,14 @@ client's "" for an optional field means absent."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     HttpUrl,
+    Strict,
     StringConstraints,
     field_validator,
     model_validator,
@@ -28,11 +29,19 @@ LEGACY_DEFAULT_VOICE = "Emily"
 LEGACY_DEFAULT_MODEL = "z-image-turbo"
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+def optional_text(max_length: int) -> Any:
+    """An optional string of at most `max_length` characters ("" and null mean absent)."""
+    return Annotated[Annotated[str, StringConstraints(max_length=max_length)] | None, BlankIsAbsent]
+
+
 Camera = Literal[CAMERA_MOVEMENTS]  # type: ignore[valid-type]  # Literal["static", "pan_left", ...]
 Minutes = Annotated[int, Field(ge=1, le=180, strict=True)]
 Text = Annotated[str, StringConstraints(max_length=1000)]
-Prompt = Annotated[str | None, BlankIsAbsent, StringConstraints(max_length=2000)]
+Prompt = optional_text(2000)
 Strength = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Flag = Annotated[bool, Strict()]
 
 
 def known_voice(v: str | None) -> str | None:
@@ -44,20 +53,42 @@ def known_voice(v: str | None) -> str | None:
 
 
 class Body(BaseModel):
+    """camelCase, unknown keys ignored. For an optional field, "" and null mean "absent" (a form
+    client sends "" for what it leaves empty), except that null clears the fields a model
+    names in `clearable` (an update's topic or prompt)."""
+
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+    clearable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _absent_blanks(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        fields = {f.alias or name: (name, f) for name, f in cls.model_fields.items()}
+        out = {}
+        for key, value in data.items():
+            name, info = fields.get(key, (key, None))
+            blank = value is None or (isinstance(value, str) and not value.strip())
+            if info is not None and blank and not info.is_required():
+                if value is None and name in cls.clearable:
+                    out[key] = None
+                continue
+            out[key] = value
+        return out
 
 
 # --- projects ----------------------------------------------------------------------------------
 
 class ProjectFields(Body):
-    topic: Annotated[str | None, BlankIsAbsent, StringConstraints(max_length=1000)] = None
+    topic: optional_text(1000) = None
     target_duration: Annotated[int | None, Field(ge=1, le=180, strict=True)] = None
-    model_id: Annotated[str | None, BlankIsAbsent, StringConstraints(max_length=100)] = None
-    style_id: Annotated[str | None, BlankIsAbsent, StringConstraints(max_length=100)] = None
-    visual_style: Annotated[str | None, BlankIsAbsent, StringConstraints(max_length=100)] = None
-    voice_id: Annotated[str | None, BlankIsAbsent, StringConstraints(max_length=50)] = None
+    model_id: optional_text(100) = None
+    style_id: optional_text(100) = None
+    visual_style: optional_text(100) = None
+    voice_id: optional_text(50) = None
     # Ours: the user's own text; the local provider writes the script from it.
-    source_text: Annotated[str | None, BlankIsAbsent, StringConstraints(max_length=MAX_SOURCE_CHARS)] = None
+    source_text: optional_text(MAX_SOURCE_CHARS) = None
 
     @field_validator("voice_id")
     @classmethod
@@ -88,6 +119,7 @@ class ProjectCreate(ProjectFields):
 
 
 class ProjectUpdate(ProjectFields):
+    clearable: ClassVar[frozenset[str]] = frozenset({"topic", "source_text"})
     name: Annotated[name_field(200) | None, BlankIsAbsent] = None
 
 
@@ -102,11 +134,11 @@ class CastBatch(Body):
 
 
 class CharacterFields(Body):
-    description: Annotated[str | None, BlankIsAbsent, StringConstraints(max_length=2000)] = None
+    description: optional_text(2000) = None
     reference_images: list[HttpUrl] | None = Field(default=None, max_length=5)
-    style_lora: Annotated[str | None, BlankIsAbsent, StringConstraints(max_length=200)] = None
+    style_lora: optional_text(200) = None
     # Ours: the voice this character speaks with (a sentence whose speaker it is).
-    voice_id: Annotated[str | None, BlankIsAbsent, StringConstraints(max_length=50)] = None
+    voice_id: optional_text(50) = None
 
     @field_validator("voice_id")
     @classmethod
@@ -119,6 +151,7 @@ class CharacterCreate(CharacterFields):
 
 
 class CharacterUpdate(CharacterFields):
+    clearable: ClassVar[frozenset[str]] = frozenset({"description", "style_lora", "voice_id"})
     name: Annotated[name_field(255) | None, BlankIsAbsent] = None
 
 
@@ -131,7 +164,7 @@ class Topic(Body):
 
 class QuickGenerate(Topic):
     target_duration_minutes: Minutes
-    use_search_grounding: bool = False
+    use_search_grounding: Flag = False
 
 
 class GenerateOutline(Topic):
@@ -141,13 +174,14 @@ class GenerateOutline(Topic):
 class ScriptShort(Body):
     topic: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
     target_duration: Annotated[int, Field(ge=1, le=10, strict=True)]
-    use_search_grounding: bool = False
+    use_search_grounding: Flag = False
 
 
 class ScriptLong(Body):
     mode: Literal["auto", "from-outline"]
     outline_id: Annotated[Id | None, BlankIsAbsent] = None
-    topic: Annotated[str | None, BlankIsAbsent, StringConstraints(strip_whitespace=True, max_length=1000)] = None
+    topic: Annotated[Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None,
+                     BlankIsAbsent] = None
     target_duration_minutes: Annotated[int | None, Field(ge=1, le=180, strict=True)] = None
     visual_style: Annotated[str, BlankIsAbsent, StringConstraints(max_length=100)] = "cinematic"
 
@@ -244,6 +278,7 @@ class SentenceCreate(SentenceFields):
 
 
 class SentenceUpdate(SentenceFields):
+    clearable: ClassVar[frozenset[str]] = frozenset({"image_prompt", "video_prompt", "speaker_id"})
     text: Text | None = None
 
 
@@ -251,4 +286,4 @@ class SentenceUpdate(SentenceFields):
 
 class ExportBody(Body):
     aspect: Literal["16:9", "9:16", "1:1"] = "16:9"
-    captions: bool = True
+    captions: Flag = True

@@ -9,7 +9,8 @@ points at it, so the old sections stay until the new ones exist.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from reelforge.errors import BadRequest, Conflict
 from reelforge.projects import service as projects
@@ -18,6 +19,7 @@ from reelforge.studio import sentences
 from reelforge.studio.writers.base import SectionDraft
 
 KIND = "section"
+T = TypeVar("T")
 PROJECT_LIST, PROJECT_REV = "sectionIds", "sectionsRev"
 
 
@@ -25,6 +27,19 @@ def rev_guard(rev_attr: str, rev: int) -> tuple[str, dict[str, Any], dict[str, s
     """(condition, values, names) that hold while the list's revision is still `rev`."""
     cond = "#rev = :rev" if rev else "(attribute_not_exists(#rev) OR #rev = :rev)"
     return cond, {":rev": rev}, {"#rev": rev_attr}
+
+
+def on_fresh(read: Callable[[], dict[str, Any]], write: Callable[[dict[str, Any]], T], attempts: int = 8) -> T:
+    """`write(parent)` with the parent as `read()` returns it, again when another write got in
+    first. For appends and inserts, which still make sense on the newer list; a reorder's
+    Conflict is its answer (it was computed from the old list)."""
+    parent = read()
+    for _ in range(attempts - 1):
+        try:
+            return write(parent)
+        except Conflict:
+            parent = read()
+    return write(parent)
 
 
 def ids_of(project: dict[str, Any]) -> list[str]:
@@ -58,11 +73,15 @@ def new_item(project: dict[str, Any], title: str) -> dict[str, Any]:
 
 def create(project: dict[str, Any], title: str, order: int | None = None) -> dict[str, Any]:
     item = new_item(project, title)
-    ids = ids_of(project)
-    position = len(ids) if order is None else min(order, len(ids))
-    new_ids = ids[:position] + [item["id"]] + ids[position:]
-    _commit_list(project, new_ids, extra=[Txn.put_new(item), Txn.put_new(projects.child_ref(item))])
-    return {**item, "order": position}
+
+    def write(fresh: dict[str, Any]) -> dict[str, Any]:
+        ids = ids_of(fresh)
+        position = len(ids) if order is None else min(order, len(ids))
+        _commit_list(fresh, ids[:position] + [item["id"]] + ids[position:],
+                     extra=[Txn.put_new(item), Txn.put_new(projects.child_ref(item))])
+        return {**item, "order": position}
+
+    return on_fresh(lambda: Table().get(Keys.project(project["id"])), write)
 
 
 def rename(owner: str, section_id: str, title: str) -> dict[str, Any]:

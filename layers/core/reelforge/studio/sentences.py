@@ -103,29 +103,42 @@ def create(section: dict[str, Any], project: dict[str, Any], text: str, order: i
     item = new_item(project, section["id"], text, image_prompt=fields.get("imagePrompt"),
                     video_prompt=fields.get("videoPrompt"), camera_movement=fields.get("cameraMovement"),
                     motion_strength=fields.get("motionStrength"), speaker_id=fields.get("speakerId"))
-    ids = list(section.get(SECTION_LIST) or [])
-    position = len(ids) if order is None else min(order, len(ids))
-    commit_lists([(section, ids[:position] + [item["id"]] + ids[position:])],
-                 extra=[Txn.put_new(item), Txn.put_new(_ref(item))])
-    return {**item, "order": position}
+    from reelforge.studio.sections import on_fresh
+
+    def write(fresh: dict[str, Any]) -> dict[str, Any]:
+        ids = list(fresh.get(SECTION_LIST) or [])
+        position = len(ids) if order is None else min(order, len(ids))
+        commit_lists([(fresh, ids[:position] + [item["id"]] + ids[position:])],
+                     extra=[Txn.put_new(item), Txn.put_new(_ref(item))])
+        return {**item, "order": position}
+
+    return on_fresh(lambda: _section(section), write)
 
 
 def insert(section: dict[str, Any], project: dict[str, Any], drafts: list[dict[str, Any]],
            after_id: str | None) -> list[dict[str, Any]]:
     """New sentences right after `after_id` (None: at the end); the ones after shift by N."""
-    ids = list(section.get(SECTION_LIST) or [])
-    if after_id is not None and after_id not in ids:
+    from reelforge.studio.sections import on_fresh
+
+    if after_id is not None and after_id not in (section.get(SECTION_LIST) or []):
         raise BadRequest("insertAfterSentenceId is not a sentence of this section")
-    position = ids.index(after_id) + 1 if after_id is not None else len(ids)
     items = [new_item(project, section["id"], d["text"], image_prompt=d.get("imagePrompt"),
                       video_prompt=d.get("videoPrompt")) for d in drafts]
-    Table().put_many([*items, *(_ref(i) for i in items)])
+    Table().put_many([*items, *(_ref(i) for i in items)])  # unlisted until the list names them
+
+    def write(fresh: dict[str, Any]) -> list[dict[str, Any]]:
+        ids = list(fresh.get(SECTION_LIST) or [])
+        if after_id is not None and after_id not in ids:
+            raise BadRequest("insertAfterSentenceId is no longer a sentence of this section")
+        position = ids.index(after_id) + 1 if after_id is not None else len(ids)
+        commit_lists([(fresh, ids[:position] + [i["id"] for i in items] + ids[position:])])
+        return [{**item, "order": position + n} for n, item in enumerate(items)]
+
     try:
-        commit_lists([(section, ids[:position] + [i["id"] for i in items] + ids[position:])])
-    except Conflict:
+        return on_fresh(lambda: _section(section), write)
+    except (Conflict, BadRequest):
         Table().delete_many([k for i in items for k in (i, Keys.ref(KIND, i["id"]))])
         raise
-    return [{**item, "order": position + n} for n, item in enumerate(items)]
 
 
 def update(owner: str, sentence_id: str, changes: dict[str, Any]) -> dict[str, Any]:
@@ -200,6 +213,11 @@ def commit_lists(changes: list[tuple[dict[str, Any], list[str]]], extra: list[Tx
         raise Conflict("the section's sentences changed at the same time: reload and try again") from exc
 
 
+def _section(section: dict[str, Any]) -> dict[str, Any]:
+    """The section as stored now (NotFound if it was deleted)."""
+    return Table().get({"PK": section["PK"], "SK": section["SK"]})
+
+
 def _ref(item: dict[str, Any]) -> dict[str, Any]:
     return {**projects.child_ref(item), "section_id": item["sectionId"]}
 
@@ -224,7 +242,10 @@ def record_media(item: dict[str, Any], kind: str, values: dict[str, Any], rev: i
                      condition="#rev = :rev", condition_values={":rev": rev}, condition_names={"#rev": "rev"})
         return True
     except ConditionFailed:
-        table.update(key, {**values, "updatedAt": now_iso()})  # keep the file; it is stale already
+        try:  # edited meanwhile: keep the file (it is stale already) and the flag
+            table.update(key, {**values, "updatedAt": now_iso()})
+        except ConditionFailed:
+            raise NotFound(item["id"]) from None  # deleted meanwhile
         return False
 
 
@@ -235,7 +256,7 @@ def set_status(item: dict[str, Any], status: str, error: str | None = None) -> N
 
 
 def view(item: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in strip_keys(item).items() if k not in _HIDDEN}
+    out = {k: v for k, v in strip_keys(item).items() if k not in _HIDDEN and v is not None}
     store = Blobs()
     for kind, field in FILE.items():
         if item.get(field):
@@ -243,6 +264,10 @@ def view(item: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def require_idle(item: dict[str, Any]) -> None:
-    if item.get("status") == GENERATING:
-        raise Conflict("this sentence's media is being generated; try again when it has finished")
+def claim(item: dict[str, Any]) -> None:
+    """Mark the sentence generating, unless it already is (409): one media job per sentence."""
+    try:
+        Table().update({"PK": item["PK"], "SK": item["SK"]}, {"status": GENERATING, "updatedAt": now_iso()},
+                       condition="#s <> :g", condition_values={":g": GENERATING}, condition_names={"#s": "status"})
+    except ConditionFailed as exc:
+        raise Conflict("this sentence's media is being generated; try again when it has finished") from exc

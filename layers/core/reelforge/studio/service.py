@@ -19,7 +19,7 @@ from typing import Any
 from reelforge import jobs, realtime
 from reelforge.ai.choice import ProviderChoice
 from reelforge.blobs import Blobs
-from reelforge.errors import BadRequest, Conflict
+from reelforge.errors import BadRequest, Conflict, Missing
 from reelforge.projects import service as projects
 from reelforge.settings import get_settings
 from reelforge.store import ConditionFailed, Keys, NotFound, Table, now_iso
@@ -66,13 +66,16 @@ def _normalised(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def update_project(owner: str, project_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+def update_project(owner: str, project_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """Apply the fields the request set; a null topic or sourceText clears it."""
     project = projects.get(owner, project_id)
-    source = fields.pop("sourceText", None)
-    values = _normalised({k: v for k, v in fields.items() if k in (*_FIELDS, "name") and v is not None})
-    if source is not None:
-        Blobs().put_bytes(source_key(project_id), source.encode(), "text/plain; charset=utf-8")
-        values["hasSourceText"] = True
+    values = _normalised({k: v for k, v in changes.items() if k in (*_FIELDS, "name")})
+    if "sourceText" in changes:
+        if changes["sourceText"] is None:
+            Blobs().delete(source_key(project_id))
+        else:
+            Blobs().put_bytes(source_key(project_id), changes["sourceText"].encode(), "text/plain; charset=utf-8")
+        values["hasSourceText"] = changes["sourceText"] is not None
     if not values:
         return project
     return Table().update(Keys.project(project["id"]), {**values, "updated_at": now_iso()})
@@ -89,14 +92,14 @@ def project_view(item: dict[str, Any]) -> dict[str, Any]:
            **{k: item.get(k, DEFAULTS.get(k)) for k in _FIELDS},
            "status": item.get("studioStatus", DRAFT), "hasSourceText": bool(item.get("hasSourceText")),
            "createdAt": item.get("created_at"), "updatedAt": item.get("updated_at")}
-    out["voiceId"] = out["voiceId"] or _default_voice()
+    out["voiceId"] = out["voiceId"] or default_voice()
     if item.get("exportKey"):
         out["export"] = {"videoUrl": Blobs().presign_get(item["exportKey"], content_type="video/mp4"),
                          "duration": item.get("exportDuration"), "exportedAt": item.get("exportedAt")}
     return out
 
 
-def _default_voice() -> str:
+def default_voice() -> str:
     from reelforge.media.tts import get_voice
 
     return get_voice(None, "english").id
@@ -127,6 +130,10 @@ def _delete_jobs(project: dict[str, Any]) -> None:
     """A studio project's jobs go with it (their records live outside its partition)."""
     table = Table()
     for ref in table.query_partition(project["PK"], "STUDIOJOB#"):
+        with suppress(NotFound):  # a running job ends for its subscribers before it goes
+            job = jobs.get(ref["jobId"])
+            if job["status"] not in jobs.TERMINAL:
+                fail(job, "the project was deleted")
         for item in table.query_partition(f"JOB#{ref['jobId']}"):
             table.delete({"PK": item["PK"], "SK": item["SK"]})
 
@@ -160,11 +167,16 @@ def quick_generate(owner: str, project_id: str, topic: str, minutes: int, visual
                    provider: ProviderChoice) -> dict[str, Any]:
     """Write a script now and make it the project's; the old sections stay until it exists."""
     project = projects.get(owner, project_id)
-    draft = writer(provider).script(brief(project, topic, minutes, visual_style))
-    replacing = sections.ids_of(project)
-    speakers = cast.speakers(project)
-    staged = [sections.stage(project, s, speakers) for s in draft.sections]
-    sections.publish(project_id, [s["id"] for s in staged], replacing)
+    claim_script_writing(project)  # not while a script job writes this project's sections
+    try:
+        draft = writer(provider).script(brief(project, topic, minutes, visual_style))
+        replacing = sections.ids_of(project)
+        speakers = cast.speakers(project)
+        staged = [sections.stage(project, s, speakers) for s in draft.sections]
+        sections.publish(project_id, [s["id"] for s in staged], replacing)
+    except Exception:
+        release_script_writing(project_id, project.get("studioStatus") or DRAFT)
+        raise
     Table().update(Keys.project(project_id), {"topic": topic, "targetDuration": minutes, "visualStyle": visual_style,
                                               "studioStatus": READY, "updated_at": now_iso()})
     total = sum(s["sentenceCount"] for s in staged)
@@ -200,7 +212,16 @@ def regenerate_section(owner: str, outline_id: str, index: int, provider: Provid
     entry = outline["sections"][index]
     project = projects.get(owner, outline["project_id"])
     if not entry.get("sectionId") or entry["sectionId"] not in sections.ids_of(project):
-        raise BadRequest("Section not found in database", code="NOT_FOUND")
+        raise Missing("Section not found in database: write the script from this outline first")
+    claim_script_writing(project)  # one writer of the project's sections at a time
+    try:
+        return _rewrite_section(project, outline, index, entry, provider)
+    finally:
+        release_script_writing(project["id"], READY)
+
+
+def _rewrite_section(project: dict[str, Any], outline: dict[str, Any], index: int, entry: dict[str, Any],
+                     provider: ProviderChoice) -> dict[str, Any]:
     result = writer(provider).section(brief(project, outline["topic"], outline["totalTargetMinutes"],
                                             outline["visualStyle"]),
                                       outlines.as_draft(outline), index, running_summary=outline.get("runningSummary") or "",
@@ -210,7 +231,7 @@ def regenerate_section(owner: str, outline_id: str, index: int, provider: Provid
     try:
         new = sections.replace_one(project, entry["sectionId"], result.section, cast.speakers(project))
     except NotFound:
-        raise BadRequest("Section not found in database", code="NOT_FOUND") from None
+        raise Missing("Section not found in database: it was deleted while it was rewritten") from None
     entries = list(outline["sections"])
     entries[index] = {**entry, "sectionId": new["id"], "title": entry["title"], "status": "completed"}
     outlines.update(outline, {"sections": entries})
@@ -270,7 +291,6 @@ def start_short_script(owner: str, project_id: str, topic: str, minutes: int,
     project = projects.get(owner, project_id)
     claim_script_writing(project)
     try:
-        Table().update(Keys.project(project_id), {"topic": topic, "targetDuration": minutes})
         return start_job(project, "script", get_settings().script_state_machine_arn, {
             "mode": "short", "topic": topic, "minutes": minutes, "provider": provider.model_dump(),
             "replacing": sections.ids_of(project)}, total_steps=4, message="Script generation started")
@@ -310,13 +330,18 @@ def check_speaker(project: dict[str, Any], speaker_id: str | None) -> None:
 def start_sentence_media(owner: str, sentence_id: str, kind: str, provider: ProviderChoice) -> dict[str, Any]:
     """Make one sentence's `kind` again (a video also makes a missing or stale audio/image)."""
     item = sentences.locate(owner, sentence_id)
-    sentences.require_idle(item)
     if not item["text"].strip():
         raise BadRequest("this sentence has no text yet")
     project = projects.get(owner, item["project_id"])
-    return start_job(project, kind, get_settings().media_state_machine_arn, {
-        "scope": "sentence", "sentence_id": sentence_id, "kind": kind, "export": None,
-        "provider": provider.model_dump(), "config": _media_config()}, sentence_id=sentence_id)
+    _require_no_script_job(project)
+    sentences.claim(item)  # one media job per sentence: pending|completed|failed -> generating
+    try:
+        return start_job(project, kind, get_settings().media_state_machine_arn, {
+            "scope": "sentence", "sentence_id": sentence_id, "kind": kind, "export": None,
+            "provider": provider.model_dump(), "config": _media_config()}, sentence_id=sentence_id)
+    except Exception:
+        sentences.set_status(item, sentences.PENDING)
+        raise
 
 
 def start_project_media(owner: str, project_id: str, provider: ProviderChoice, *, export: Any) -> dict[str, Any]:
@@ -325,6 +350,10 @@ def start_project_media(owner: str, project_id: str, provider: ProviderChoice, *
     running = latest_media_job(project)
     if running is not None:
         raise Conflict(f"a {running['jobType']} job of this project is running; try again when it has finished")
+    _require_no_script_job(project)
+    if export is not None and not any(x["text"].strip() for items in sentences.of_project(project_id).values()
+                                      for x in items):
+        raise BadRequest("nothing to export: the project has no sentence with text yet")
     job_type = "export" if export is not None else "video-batch"
     job = start_job(project, job_type, get_settings().media_state_machine_arn, {
         "scope": "project", "sentence_id": None, "kind": None,
@@ -347,8 +376,17 @@ def _media_config() -> dict[str, Any]:
     return {"concurrency": get_settings().generate_concurrency}
 
 
+def _require_no_script_job(project: dict[str, Any]) -> None:
+    if project.get("studioStatus") == GENERATING:
+        raise Conflict("a script is being written for this project; make media when it has finished")
+
+
 def claim_script_writing(project: dict[str, Any]) -> None:
-    """One script job per project at a time: draft|ready -> generating."""
+    """One writer of a project's sections at a time (draft|ready -> generating), and none while
+    its media are made (the sentences they are made for would be replaced)."""
+    running = latest_media_job(project)
+    if running is not None:
+        raise Conflict(f"a {running['jobType']} job of this project is running; write when it has finished")
     try:
         Table().update(Keys.project(project["id"]), {"studioStatus": GENERATING, "updated_at": now_iso()},
                        condition="attribute_not_exists(#s) OR #s <> :g",

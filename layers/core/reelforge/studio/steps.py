@@ -22,7 +22,7 @@ from typing import Any
 from reelforge import jobs
 from reelforge.ai.choice import ProviderChoice
 from reelforge.blobs import Blobs
-from reelforge.errors import short_error
+from reelforge.errors import Missing, short_error
 from reelforge.projects import service as projects
 from reelforge.settings import get_settings
 from reelforge.store import Keys, NotFound, Table, now_iso
@@ -40,7 +40,10 @@ def _job(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _project(event: dict[str, Any]) -> dict[str, Any]:
-    return Table().get(Keys.project(event["project_id"]))
+    try:
+        return Table().get(Keys.project(event["project_id"]))
+    except NotFound:
+        raise Missing("the project was deleted while the job ran") from None
 
 
 def _choice(event: dict[str, Any]) -> ProviderChoice:
@@ -110,6 +113,8 @@ def finish_script_step(event: dict[str, Any]) -> dict[str, Any]:
         note = outline.get("note")
     sections.publish(event["project_id"], new_ids, event.get("replacing") or [])
     service.release_script_writing(event["project_id"], service.READY)
+    if event["mode"] == "short":  # the project takes the topic once its script exists
+        Table().update(Keys.project(event["project_id"]), {"topic": event["topic"], "targetDuration": event["minutes"]})
     if event["mode"] != "short":
         outlines.update(outlines.get(event["owner"], event["outline_id"]), {"status": outlines.COMPLETED})
     project = _project(event)
@@ -220,7 +225,10 @@ def media_plan_step(event: dict[str, Any]) -> dict[str, Any]:
     choice, voices = _choice(event), _cast_voices(project)
     todo, speakable = [], 0
     if event["scope"] == "sentence":
-        item = sentences.locate(None, event["sentence_id"])
+        try:
+            item = sentences.locate(None, event["sentence_id"])
+        except NotFound:
+            raise Missing("the sentence was deleted before its media were made") from None
         keys = _plan_keys(project, item, choice, voices)
         stale = _stale(item, keys)
         wanted = {"audio": ["audio"], "image": ["image"],
@@ -236,7 +244,8 @@ def media_plan_step(event: dict[str, Any]) -> dict[str, Any]:
             if stale:
                 todo.append({"sentence_id": item["id"], "kinds": stale})
     for entry in todo:
-        sentences.set_status(sentences.locate(None, entry["sentence_id"]), sentences.GENERATING)
+        with suppress(NotFound):
+            sentences.set_status(sentences.locate(None, entry["sentence_id"]), sentences.GENERATING)
     total = max(1, len(todo))
     service.report(job, 1, f"{len(todo)} of {speakable} sentences to render", step_name="planning",
                    current_step=0, total_steps=total)
@@ -246,8 +255,16 @@ def media_plan_step(event: dict[str, Any]) -> dict[str, Any]:
 # --- media: one sentence ---------------------------------------------------------------------------
 
 def render_sentence_step(event: dict[str, Any]) -> dict[str, Any]:
-    """Make the wanted artifacts of one sentence (audio, then image, then its clip)."""
+    """Make the wanted artifacts of one sentence (audio, then image, then its clip); a sentence
+    deleted meanwhile is skipped, not an error."""
     job, project = _job(event), _project(event)
+    try:
+        return _render_sentence(job, project, event)
+    except NotFound:
+        return {"sentence_id": event["sentence_id"], "made": [], "notes": [], "skipped": True}
+
+
+def _render_sentence(job: dict[str, Any], project: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
     item = sentences.locate(None, event["sentence_id"])
     rev = int(item.get("rev") or 0)
     choice = _choice(event)
@@ -265,6 +282,8 @@ def render_sentence_step(event: dict[str, Any]) -> dict[str, Any]:
                 if note:
                     notes.append(note)
                 item = sentences.locate(None, item["id"])
+    except NotFound:
+        raise
     except Exception as exc:
         sentences.set_status(item, sentences.FAILED, short_error(exc))
         raise
@@ -407,15 +426,21 @@ def finish_media_step(event: dict[str, Any]) -> dict[str, Any]:
     job = _job(event)
     rendered = event.get("rendered") or []
     made = {kind: [r["sentence_id"] for r in rendered if kind in r["made"]] for kind in sentences.MEDIA}
+    skipped = [r["sentence_id"] for r in rendered if r.get("skipped")]
     notes = sorted({n for r in rendered for n in r.get("notes") or []})
     result: dict[str, Any] = {"rebuilt": made, "sentences": event["plan"]["sentences"],
                               "reused": event["plan"]["sentences"] - len(rendered), "notes": notes}
+    if skipped:
+        result["skipped"] = skipped  # deleted while the job ran
     if event.get("composed"):
         composed = event["composed"]
         result.update(key=composed["key"], duration=composed["duration"],
                       file=Blobs().presign_get(composed["key"], content_type="video/mp4"))
     elif event["scope"] == "sentence":
-        item = sentences.locate(None, event["sentence_id"])
+        try:
+            item = sentences.locate(None, event["sentence_id"])
+        except NotFound:
+            raise Missing("the sentence was deleted while its media were made") from None
         field = sentences.FILE[event["kind"]]
         if item.get(field):
             result.update(key=item[field], file=Blobs().presign_get(item[field]))
