@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 SAMPLE := examples/sample.mp4
 OUT := out/sample
 
-.PHONY: setup demo test test-fast lint serve bench bench-generate sample
+.PHONY: setup demo test test-fast lint serve bench bench-generate bench-studio sample
 
 setup:
 	@./scripts/setup.sh
@@ -32,6 +32,9 @@ bench: setup
 
 bench-generate: setup
 	$(BIN)/python bench/generate.py
+
+bench-studio: setup
+	$(BIN)/python bench/studio.py
 
 sample: setup
 	$(BIN)/python examples/make_sample.py
