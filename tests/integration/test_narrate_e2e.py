@@ -349,13 +349,11 @@ def _gemini_handler(image_png: bytes):  # noqa: ANN202 - the fake's Handler
 def test_gemini_writes_speaks_and_draws_and_its_key_is_never_stored(stack, monkeypatch) -> None:  # noqa: ANN001
     import io
 
-    import boto3
     from fakes.fake_gemini import FakeGemini
     from PIL import Image
+    from stored import assert_never_stored
 
-    from reelforge.blobs import Blobs
     from reelforge.settings import get_settings
-    from reelforge.store import Table
 
     key = "AIzaE2E-narrate-secret-key-77"
     png = io.BytesIO()
@@ -386,14 +384,4 @@ def test_gemini_writes_speaks_and_draws_and_its_key_is_never_stored(stack, monke
     monkeypatch.delenv("GEMINI_BASE_URL")
     get_settings.cache_clear()
 
-    assert key not in json.dumps(list(Table().scan()), default=str)
-    store = Blobs()
-    for k in store.list_keys(""):
-        if not k.endswith((".mp4", ".wav", ".png")):
-            assert key.encode() not in store.get_bytes(k), k
-    sfn = boto3.client("stepfunctions")
-    machine = next(m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]
-                   if m["name"].endswith("-generate"))
-    for execution in sfn.list_executions(stateMachineArn=machine)["executions"]:
-        history = json.dumps(sfn.get_execution_history(executionArn=execution["executionArn"]), default=str)
-        assert key not in history
+    assert_never_stored(key, ("-generate",))

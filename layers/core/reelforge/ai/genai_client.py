@@ -22,9 +22,9 @@ from typing import TypeVar
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from reelforge.errors import ProviderError, TransientError
+from reelforge.errors import ProviderError, TransientError, UnsupportedPromptError
 
 # Structured output (responseSchema) is documented on v1beta; pin it rather than follow
 # the SDK's default version, which has changed between SDK releases.
@@ -165,6 +165,41 @@ class GenaiJsonClient:
 
     def scrub(self, text: str) -> str:
         return text.replace(self._api_key, "[redacted]") if self._api_key else text
+
+
+# Finish reasons that mean "Gemini will not write this", not "try again".
+# (RECITATION is not one: it can come from quoting a source text, which a retry may avoid.)
+REFUSALS = frozenset({"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII"})
+
+
+class _Refused(Exception):
+    """Gemini declined the prompt itself (blocked or stopped for safety)."""
+
+
+class WritingClient(GenaiJsonClient):
+    """The shared client for the writers (narrated video, studio): a refusal is not retried
+    (the same prompt would be refused again) and becomes an UnsupportedPromptError."""
+
+    def generate(self, contents: list[types.Content],
+                 config: types.GenerateContentConfig) -> tuple[str | None, str | None]:
+        text, reason = super().generate(contents, config)
+        if reason is not None and (reason.startswith("blocked")
+                                   or reason.removeprefix("finish reason ") in REFUSALS):
+            raise _Refused(reason)
+        return text, reason
+
+    def write(self, prompt: str, *, system: str, schema: type[BaseModel], temperature: float, topic: str,
+              parse: Callable[[str | None], T], retry_hint: str, what: str) -> T:
+        """One structured answer to `prompt` (validated by `parse`, one corrective retry)."""
+        config = types.GenerateContentConfig(system_instruction=system, response_mime_type="application/json",
+                                             response_schema=schema, temperature=temperature)
+        try:
+            return self.ask_json([user_text(prompt)], config=config, parse=parse, retry_hint=retry_hint, what=what)
+        except _Refused as refused:
+            topic = topic if len(topic) <= 80 else topic[:77] + "..."
+            raise UnsupportedPromptError(
+                f"Gemini ({self.model}) declined to write about {topic!r} ({refused}); rephrase the "
+                "topic or the source text, or use the local provider") from None
 
 
 def parse_json_as(adapter: TypeAdapter[T], text: str | None, *, unwrap: str | None = None) -> T:

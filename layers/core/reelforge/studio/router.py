@@ -516,23 +516,22 @@ def _queued(job: dict[str, Any], message: str) -> JSONResponse:
     return ok({"jobId": job["id"], "status": "queued", "jobType": job["jobType"]}, message=message, status=202)
 
 
-@router.post("/sentences/{sentence_id}/generate-audio", status_code=202)
-def generate_audio(sentence_id: str, p: Principal = Depends(AI), choice: ProviderChoice = Depends(provider)) -> JSONResponse:
-    with found("Sentence"):
-        return _queued(service.start_sentence_media(p.user_id, sentence_id, "audio", choice), "Audio generation started")
+def _sentence_media(kind: str) -> Any:
+    """POST /sentences/{id}/generate-<kind> (a video also makes its audio and image where
+    they are missing or stale)."""
+
+    def route(sentence_id: str, p: Principal = Depends(AI), choice: ProviderChoice = Depends(provider)) -> JSONResponse:
+        with found("Sentence"):
+            job = service.start_sentence_media(p.user_id, sentence_id, kind, choice)
+        return _queued(job, f"{kind.capitalize()} generation started")
+
+    route.__name__ = f"generate_{kind}"
+    return route
 
 
-@router.post("/sentences/{sentence_id}/generate-image", status_code=202)
-def generate_image(sentence_id: str, p: Principal = Depends(AI), choice: ProviderChoice = Depends(provider)) -> JSONResponse:
-    with found("Sentence"):
-        return _queued(service.start_sentence_media(p.user_id, sentence_id, "image", choice), "Image generation started")
-
-
-@router.post("/sentences/{sentence_id}/generate-video", status_code=202)
-def generate_video(sentence_id: str, p: Principal = Depends(AI), choice: ProviderChoice = Depends(provider)) -> JSONResponse:
-    """The sentence's clip (its audio and image are made first where missing or stale)."""
-    with found("Sentence"):
-        return _queued(service.start_sentence_media(p.user_id, sentence_id, "video", choice), "Video generation started")
+for _kind in sentences.MEDIA:
+    router.add_api_route(f"/sentences/{{sentence_id}}/generate-{_kind}", _sentence_media(_kind), methods=["POST"],
+                         status_code=202)
 
 
 @router.post("/projects/{project_id}/generate-media", status_code=202)

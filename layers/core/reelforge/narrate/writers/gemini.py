@@ -16,25 +16,19 @@ import re
 from collections.abc import Callable
 from typing import TypeVar
 
-from google.genai import types
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from reelforge.ai.genai_client import (
     DEFAULT_MODEL,
-    GenaiJsonClient,
+    WritingClient,
     parse_json_as,
-    user_text,
     validation_problems,
 )
-from reelforge.errors import UnsupportedPromptError
 from reelforge.narrate.schemas import MAX_SOURCE_CHARS, Content, Script, Slide, SlideScript
 from reelforge.narrate.writers.base import PAUSE_PER_SLIDE_S, WORDS_PER_SECOND, Brief
 
 TEMPERATURE = 0.7
 WORD_TOLERANCE = 0.15  # the script's +-15 % around the word budget
-# Finish reasons that mean "Gemini will not write this", not "try again".
-# (RECITATION is not one: it can come from quoting the source text, which a retry may avoid.)
-REFUSALS = frozenset({"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII"})
 
 TONE_STYLES = {
     "formal": ("formal and professional: precise, authoritative wording, complete sentences, "
@@ -107,21 +101,6 @@ _SLIDES = TypeAdapter(list[GeminiSlide])
 _NARRATIONS = TypeAdapter(list[GeminiNarration])
 
 
-class _Refused(Exception):
-    """Gemini declined the prompt itself (blocked or stopped for safety)."""
-
-
-class _RefusalAwareClient(GenaiJsonClient):
-    """The shared client, except that a refusal stops at once instead of being retried."""
-
-    def generate(self, contents: list[types.Content],
-                 config: types.GenerateContentConfig) -> tuple[str | None, str | None]:
-        text, reason = super().generate(contents, config)
-        if reason is not None and (reason.startswith("blocked")
-                                   or reason.removeprefix("finish reason ") in REFUSALS):
-            raise _Refused(reason)
-        return text, reason
-
 
 class GeminiWriter:
     """Slides and narration written by a Gemini model; needs an API key."""
@@ -131,7 +110,7 @@ class GeminiWriter:
     def __init__(self, api_key: str, *, model: str | None = None, base_url: str | None = None,
                  timeout_s: float = 120.0, temperature: float = TEMPERATURE) -> None:
         self.model = model or DEFAULT_MODEL
-        self._caller = _RefusalAwareClient(api_key, model=self.model, base_url=base_url,
+        self._caller = WritingClient(api_key, model=self.model, base_url=base_url,
                                            timeout_s=timeout_s)
         self.temperature = temperature
 
@@ -162,17 +141,8 @@ class GeminiWriter:
 
     def _ask(self, prompt: str, system: str, schema: type[BaseModel], brief: Brief, *,
              parse: Callable[[str | None], T], retry_hint: str, what: str) -> T:
-        config = types.GenerateContentConfig(
-            system_instruction=system, response_mime_type="application/json",
-            response_schema=schema, temperature=self.temperature)
-        try:
-            return self._caller.ask_json([user_text(prompt)], config=config, parse=parse,
-                                         retry_hint=retry_hint, what=what)
-        except _Refused as refused:
-            topic = brief.topic if len(brief.topic) <= 80 else brief.topic[:77] + "..."
-            raise UnsupportedPromptError(
-                f"Gemini ({self.model}) declined to write about {topic!r} ({refused}); rephrase the "
-                "topic or the source text, or use the local provider") from None
+        return self._caller.write(prompt, system=system, schema=schema, temperature=self.temperature,
+                                  topic=brief.topic, parse=parse, retry_hint=retry_hint, what=what)
 
 
 # --- validation -----------------------------------------------------------------------------
