@@ -401,3 +401,114 @@ def test_gemini_writes_the_long_script_with_a_running_summary_and_its_key_is_nev
     get_settings.cache_clear()
 
     assert_never_stored(key, ("-script", "-media"))
+
+
+def test_null_and_blank_mean_absent_and_null_clears_what_can_be_cleared(user) -> None:  # noqa: ANN001
+    client, _ = user
+    made = _ok(client.post("/api/v1/projects", json={"name": "Nulls", "topic": None, "modelId": None, "styleId": None,
+                                                     "voiceId": None, "sourceText": None, "targetDuration": ""}), 201)
+    assert made["topic"] is None and made["targetDuration"] == 8
+    pid = made["id"]
+    assert _ok(client.put(f"/api/v1/projects/{pid}", json={"topic": "Tea"}))["topic"] == "Tea"
+    assert _ok(client.put(f"/api/v1/projects/{pid}", json={"topic": ""}))["topic"] == "Tea"  # "" is absent
+    assert _ok(client.put(f"/api/v1/projects/{pid}", json={"topic": None}))["topic"] is None  # null clears
+    written = _ok(client.post(f"/api/v1/projects/{pid}/quick-generate",
+                              json={"topic": "Tea", "targetDurationMinutes": 1}), 201)
+    sentence = _ok(client.get(f"/api/v1/sections/{written['sections'][0]['id']}"))["sentences"][0]
+    kept = _ok(client.put(f"/api/v1/sentences/{sentence['id']}",
+                          json={"text": None, "cameraMovement": None, "motionStrength": None, "imagePrompt": ""}))
+    assert kept["text"] == sentence["text"] and kept["cameraMovement"] == sentence["cameraMovement"]
+    assert kept["imagePrompt"] == sentence["imagePrompt"] and kept["motionStrength"] == sentence["motionStrength"]
+    cleared = _ok(client.put(f"/api/v1/sentences/{sentence['id']}", json={"imagePrompt": None}))
+    assert "imagePrompt" not in cleared and cleared["isImageDirty"]
+    for body in ({"name": "x", "description": None, "styleLora": None}, {"name": "y", "description": ""}):
+        _ok(client.post("/api/v1/characters", json=body), 201)
+    message = _error(client.post("/api/v1/projects", json={"name": "x", "topic": "t" * 1001}), 400, "VALIDATION_ERROR")
+    assert message == "topic: String should have at most 1000 characters"
+    message = _error(client.post("/api/v1/projects", content=b'{"name": ', headers={"content-type": "application/json"}),
+                     400, "VALIDATION_ERROR")
+    assert message == "Malformed JSON body"
+    message = _error(client.post(f"/api/v1/projects/{pid}/generate-script", json={"mode": "from-outline"}),
+                     400, "VALIDATION_ERROR")
+    assert message == "outlineId is required for from-outline mode"
+    _error(client.post(f"/api/v1/projects/{pid}/quick-generate",
+                       json={"topic": "t", "targetDurationMinutes": 1, "useSearchGrounding": "yes"}), 400, "VALIDATION_ERROR")
+
+
+@pytest.mark.slow
+def test_one_writer_at_a_time_and_never_while_media_are_made(user) -> None:  # noqa: ANN001
+    client, _ = user
+    pid = _ok(client.post("/api/v1/projects", json={"name": "Races"}), 201)["id"]
+    answers: list[httpx.Response] = []
+
+    def write(topic: str) -> None:
+        answers.append(client.post(f"/api/v1/projects/{pid}/quick-generate",
+                                   json={"topic": topic, "targetDurationMinutes": 1}))
+
+    threads = [threading.Thread(target=write, args=(t,)) for t in ("Milk", "Tea", "Cocoa", "Juice")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    won = [r for r in answers if r.status_code == 201]
+    assert len(won) >= 1 and all(r.status_code in (201, 409) for r in answers)
+    full = _ok(client.get(f"/api/v1/projects/{pid}"))
+    assert [s["id"] for s in full["sections"]] == [s["id"] for s in won[-1].json()["data"]["sections"]]
+    job = _ok(client.post(f"/api/v1/projects/{pid}/generate-media"), 202)
+    _error(client.post(f"/api/v1/projects/{pid}/quick-generate", json={"topic": "x", "targetDurationMinutes": 1}),
+           409, "CONFLICT")
+    _error(client.post(f"/api/v1/projects/{pid}/generate-script-short", json={"topic": "x", "targetDuration": 1}),
+           409, "CONFLICT")
+    _error(client.post(f"/api/v1/projects/{pid}/export", json={}), 409, "CONFLICT")
+    assert _wait_job(client, job["jobId"])["status"] == "completed"
+    sentence = full["sections"][0]["sentences"][0]["id"]
+    again = client.post(f"/api/v1/sentences/{sentence}/generate-audio")
+    twice = client.post(f"/api/v1/sentences/{sentence}/generate-audio")
+    assert again.status_code == 202 and twice.status_code == 409
+    assert _wait_job(client, again.json()["data"]["jobId"])["status"] == "completed"
+    empty = _ok(client.post("/api/v1/projects", json={"name": "Empty"}), 201)["id"]
+    assert "nothing to export" in _error(client.post(f"/api/v1/projects/{empty}/export", json={}), 400, "VALIDATION_ERROR")
+
+
+def test_parallel_creates_all_land_densely(user, project) -> None:  # noqa: ANN001
+    client, _ = user
+    section = _ok(client.post("/api/v1/sections", json={"projectId": project["id"], "title": "Parallel"}), 201)["id"]
+    answers: list[int] = []
+
+    def add(n: int) -> None:
+        answers.append(client.post("/api/v1/sentences", json={"sectionId": section, "text": f"Line {n}."}).status_code)
+
+    threads = [threading.Thread(target=add, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [201] * 12
+    lines = _ok(client.get(f"/api/v1/sections/{section}"))["sentences"]
+    assert sorted(x["text"] for x in lines) == sorted(f"Line {n}." for n in range(12))
+    assert [x["order"] for x in lines] == list(range(12))
+    assert client.delete(f"/api/v1/sections/{section}").status_code == 204
+
+
+def test_regenerating_an_unwritten_outline_section_is_404(user) -> None:  # noqa: ANN001
+    client, _ = user
+    pid = _ok(client.post("/api/v1/projects", json={"name": "Unwritten"}), 201)["id"]
+    outline = _ok(client.post(f"/api/v1/projects/{pid}/generate-outline",
+                              json={"topic": "Tea", "targetDurationMinutes": 8}), 201)
+    message = _error(client.post(f"/api/v1/outlines/{outline['outlineId']}/regenerate-section", json={"sectionIndex": 0}),
+                     404, "NOT_FOUND")
+    assert message.startswith("Section not found in database")
+
+
+def test_deleting_a_project_ends_its_running_job_for_subscribers(stack, user) -> None:  # noqa: ANN001
+    client, token = user
+    pid = _ok(client.post("/api/v1/projects", json={"name": "Short-lived"}), 201)["id"]
+    socket = SocketLog(stack.url.replace("http://", "ws://") + f"/api/v1/ws?token={token}")
+    socket.send({"type": "subscribe", "projectId": pid})
+    socket.wait_for(lambda f: f["type"] == "subscribed")
+    job = _ok(client.post(f"/api/v1/projects/{pid}/generate-script",
+                          json={"mode": "auto", "topic": "Tea", "targetDurationMinutes": 40}), 202)
+    assert client.delete(f"/api/v1/projects/{pid}").status_code == 204
+    failed = socket.wait_for(lambda f: f["type"] == "job_failed" and f["jobId"] == job["jobId"])
+    assert "deleted" in failed["error"]
+    socket.close()

@@ -11,7 +11,6 @@ the same event to the project's WebSocket subscribers (local sockets or API Gate
 
 from __future__ import annotations
 
-import math
 import re
 from contextlib import suppress
 from typing import Any
@@ -32,7 +31,6 @@ from reelforge.workflow import start_execution
 KIND = "studio"
 DRAFT, GENERATING, READY = "draft", "generating", "ready"
 SCRIPT_JOBS = ("script", "script-long")
-MEDIA_JOBS = ("audio", "image", "video", "video-batch", "export")
 DEFAULTS = {"targetDuration": 8, "modelId": DEFAULT_MODEL, "styleId": DEFAULT_STYLE, "visualStyle": "cinematic",
             "voiceId": None}
 _FIELDS = ("topic", "targetDuration", "modelId", "styleId", "visualStyle", "voiceId")
@@ -515,6 +513,3 @@ def status_event(project: dict[str, Any], job: dict[str, Any]) -> tuple[str, dic
                     sectionsCompleted=[s["title"] for s in entries if s.get("status") == "completed"])
     return "progress", data
 
-
-def long_script_sections(minutes: int) -> int:
-    return max(1, math.ceil(minutes / 8))
