@@ -5,6 +5,7 @@ thread arriving on the socket."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,7 +78,11 @@ def test_token_in_the_query_string_then_subscribe_and_receive_a_publish(client: 
         assert _publish_from_another_thread(pid, event) == 0
         ws.send_json({"type": "ping"})
         assert ws.receive_json() == {"type": "pong"}  # and not the event
-    # Closing the socket forgets the connection.
+    # Closing the socket forgets the connection (the server's side of the close runs on its
+    # own thread, so give it a moment under load).
+    deadline = time.monotonic() + 10
+    while list(Table(CONNECTIONS).scan()) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert list(Table(CONNECTIONS).scan()) == []
 
 
