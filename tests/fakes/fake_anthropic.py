@@ -15,15 +15,11 @@ is empty, from ``handler``; every request is recorded, the refused ones too.
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+
+from fakes.http_fake import FakeResponse, Recorded, RecordingServer, message_texts
 
 # error.type as Anthropic words it per status.
 _TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
@@ -32,23 +28,15 @@ _TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permi
 
 
 @dataclass
-class RecordedRequest:
+class RecordedRequest(Recorded):
     """One request as the fake saw it; ``body`` is the decoded JSON (None if not JSON)."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: Any
-    raw_body: bytes
 
     @property
     def api_key(self) -> str | None:
         """The key, from whichever header carried it (``x-api-key`` or a Bearer token)."""
         if self.headers.get("x-api-key"):
             return self.headers["x-api-key"]
-        auth = self.headers.get("authorization", "")
-        return auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
+        return super().api_key
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -66,24 +54,8 @@ class RecordedRequest:
         system = (self.body or {}).get("system") if isinstance(self.body, dict) else None
         if isinstance(system, str):
             texts.append(system)
-        for message in self.messages:
-            content = message.get("content")
-            if isinstance(content, str):
-                texts.append(content)
-            elif isinstance(content, list):
-                texts += [b.get("text", "") for b in content if b.get("type") == "text"]
+        texts += message_texts(self.messages)
         return "\n".join(t for t in texts if t)
-
-
-@dataclass
-class FakeResponse:
-    """What the fake answers: a status, a JSON body (or raw bytes) and an optional delay."""
-
-    status: int = 200
-    body: Any = None
-    raw: bytes | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay_s: float = 0.0
 
 
 Handler = Callable[[RecordedRequest], "FakeResponse | None"]
@@ -108,71 +80,18 @@ def error_body(status: int, message: str, *, type_: str | None = None) -> dict[s
                                        "message": message}, "request_id": "req_fake"}
 
 
-class FakeAnthropic:
+class FakeAnthropic(RecordingServer[RecordedRequest]):
     """Threaded loopback server; use as a context manager (``with FakeAnthropic() as fake``)."""
+
+    vendor = "Anthropic"
+    request_type = RecordedRequest
+    reply_headers = {"Content-Type": "application/json", "request-id": "req_fake"}
 
     def __init__(self, api_key: str = "sk-ant-fake-anthropic-key-0123456789", *,
                  handler: Handler | None = None) -> None:
-        self.api_key = api_key
-        self.handler = handler
-        self.requests: list[RecordedRequest] = []
-        self._queue: deque[FakeResponse | Handler] = deque()
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------
-
-    def start(self) -> FakeAnthropic:
-        fake = self
-
-        class _Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server API)
-                fake._serve(self)
-
-            def do_GET(self) -> None:  # noqa: N802
-                fake._serve(self)
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, name="fake-anthropic",
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeAnthropic:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeAnthropic is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        super().__init__(api_key, handler=handler)
 
     # -- configuring answers ---------------------------------------------------------------
-
-    def reply(self, response: FakeResponse | Handler) -> FakeAnthropic:
-        """Queue one answer (a response, or a callback for just the next request)."""
-        with self._lock:
-            self._queue.append(response)
-        return self
 
     def reply_tool(self, value: Any, *, name: str = "answer") -> FakeAnthropic:
         """Queue a forced tool call whose input is ``value`` (structured output)."""
@@ -200,30 +119,7 @@ class FakeAnthropic:
         return self.reply(FakeResponse(status, error_body(status, message or f"fake error {status}",
                                                           type_=type_), delay_s=delay_s))
 
-    def reply_raw(self, status: int, raw: bytes, content_type: str = "text/plain") -> FakeAnthropic:
-        return self.reply(FakeResponse(status=status, raw=raw, headers={"Content-Type": content_type}))
-
-    @property
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._queue)
-
     # -- serving ---------------------------------------------------------------------------
-
-    def _record(self, http: BaseHTTPRequestHandler) -> RecordedRequest:
-        length = int(http.headers.get("Content-Length") or 0)
-        raw = http.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        parts = urlsplit(http.path)
-        request = RecordedRequest(
-            method=http.command, path=parts.path, query=parse_qs(parts.query),
-            headers={k.lower(): v for k, v in http.headers.items()}, body=body, raw_body=raw)
-        with self._lock:
-            self.requests.append(request)
-        return request
 
     def _answer(self, request: RecordedRequest) -> FakeResponse:
         if not request.api_key:
@@ -232,30 +128,7 @@ class FakeAnthropic:
             return FakeResponse(401, error_body(401, "invalid x-api-key"))
         if request.method != "POST" or request.path != "/v1/messages":
             return FakeResponse(404, error_body(404, f"Not found: {request.method} {request.path}"))
-        with self._lock:
-            queued = self._queue.popleft() if self._queue else None
-        if queued is None and self.handler is not None:
-            queued = self.handler
-        if callable(queued):
-            queued = queued(request)
+        queued = self._next_reply(request)
         if queued is None:
             return FakeResponse(500, error_body(500, f"FakeAnthropic: no response configured for {request.path}"))
         return queued
-
-    def _serve(self, http: BaseHTTPRequestHandler) -> None:
-        request = self._record(http)
-        response = self._answer(request)
-        if response.delay_s:
-            time.sleep(response.delay_s)
-        headers = {"Content-Type": "application/json", "request-id": "req_fake", **response.headers}
-        payload = response.raw if response.raw is not None else json.dumps(
-            response.body if response.body is not None else {}).encode()
-        try:
-            http.send_response(response.status)
-            for name, value in headers.items():
-                http.send_header(name, value)
-            http.send_header("Content-Length", str(len(payload)))
-            http.end_headers()
-            http.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a timeout test); nothing to answer

@@ -23,14 +23,11 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+
+from fakes.http_fake import FakeResponse, Recorded, RecordingServer
 
 _PATH = re.compile(
     r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+)(?::(?P<action>[A-Za-z]+))?$"
@@ -50,18 +47,12 @@ _STATUS = {
 
 
 @dataclass
-class RecordedRequest:
+class RecordedRequest(Recorded):
     """One request as the fake saw it; ``body`` is the decoded JSON (None if not JSON)."""
 
-    method: str
-    path: str
     version: str | None
     model: str | None
     action: str | None
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: Any
-    raw_body: bytes
 
     @property
     def api_key(self) -> str | None:
@@ -82,17 +73,6 @@ class RecordedRequest:
         for content in self.body.get("contents", []):
             texts += [p.get("text", "") for p in content.get("parts", [])]
         return "\n".join(t for t in texts if t)
-
-
-@dataclass
-class FakeResponse:
-    """What the fake answers: a status, a JSON body (or raw bytes) and an optional delay."""
-
-    status: int = 200
-    body: Any = None
-    raw: bytes | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay_s: float = 0.0
 
 
 Handler = Callable[[RecordedRequest], "FakeResponse | None"]
@@ -160,8 +140,12 @@ def error_body(
     return {"error": error}
 
 
-class FakeGemini:
+class FakeGemini(RecordingServer[RecordedRequest]):
     """Threaded loopback server; use as a context manager (``with FakeGemini() as fake``)."""
+
+    vendor = "Gemini"
+    request_type = RecordedRequest
+    reply_headers = {"Content-Type": "application/json; charset=UTF-8"}
 
     def __init__(
         self,
@@ -170,70 +154,10 @@ class FakeGemini:
         handler: Handler | None = None,
         models: set[str] | None = None,
     ) -> None:
-        self.api_key = api_key
-        self.handler = handler
+        super().__init__(api_key, handler=handler)
         self.models = models  # the models GET models/{model} knows; None: any
-        self.requests: list[RecordedRequest] = []
-        self._queue: deque[FakeResponse | Handler] = deque()
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------
-
-    def start(self) -> FakeGemini:
-        fake = self
-
-        class _Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server API)
-                fake._serve(self)
-
-            def do_GET(self) -> None:  # noqa: N802
-                fake._serve(self)
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # quick shutdown between tests
-            name="fake-gemini",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeGemini:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeGemini is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     # -- configuring answers ---------------------------------------------------------------
-
-    def reply(self, response: FakeResponse | Handler) -> FakeGemini:
-        """Queue one answer (a response, or a callback for just the next request)."""
-        with self._lock:
-            self._queue.append(response)
-        return self
 
     def reply_text(self, text: str | None, *, finish_reason: str = "STOP") -> FakeGemini:
         """Queue a 200 whose first candidate's text is ``text`` (None: blocked, no candidate)."""
@@ -274,42 +198,15 @@ class FakeGemini:
             FakeResponse(status=status, body=error_body(status, message, reason), delay_s=delay_s)
         )
 
-    def reply_raw(self, status: int, raw: bytes, content_type: str = "text/plain") -> FakeGemini:
-        """Queue a body that is not JSON (a proxy's HTML error page, a truncated reply)."""
-        return self.reply(
-            FakeResponse(status=status, raw=raw, headers={"Content-Type": content_type})
-        )
-
-    @property
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._queue)
-
     # -- serving ---------------------------------------------------------------------------
 
-    def _record(self, http: BaseHTTPRequestHandler) -> RecordedRequest:
-        length = int(http.headers.get("Content-Length") or 0)
-        raw = http.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        parts = urlsplit(http.path)
-        match = _PATH.match(parts.path)
-        request = RecordedRequest(
-            method=http.command,
-            path=parts.path,
-            version=match["version"] if match else None,
-            model=match["model"] if match else None,
-            action=match["action"] if match else None,
-            query=parse_qs(parts.query),
-            headers={k.lower(): v for k, v in http.headers.items()},
-            body=body,
-            raw_body=raw,
-        )
-        with self._lock:
-            self.requests.append(request)
-        return request
+    def _path_fields(self, path: str) -> dict[str, Any]:
+        match = _PATH.match(path)
+        return {
+            "version": match["version"] if match else None,
+            "model": match["model"] if match else None,
+            "action": match["action"] if match else None,
+        }
 
     def _answer(self, request: RecordedRequest) -> FakeResponse:
         # Auth first, like the real API: a missing key is 403, a wrong one 400 API_KEY_INVALID.
@@ -331,12 +228,7 @@ class FakeGemini:
             return FakeResponse(404, error_body(404, f"no route for {request.path} in FakeGemini"))
         if request.method == "GET" and request.action is None:
             return self._model_resource(request)
-        with self._lock:
-            queued = self._queue.popleft() if self._queue else None
-        if queued is None and self.handler is not None:
-            queued = self.handler
-        if callable(queued):
-            queued = queued(request)
+        queued = self._next_reply(request)
         if queued is None:
             return FakeResponse(
                 500, error_body(500, f"FakeGemini: no response configured for {request.path}")
@@ -354,25 +246,11 @@ class FakeGemini:
             "supportedGenerationMethods": ["generateContent", "countTokens"],
         })
 
-    def _serve(self, http: BaseHTTPRequestHandler) -> None:
-        request = self._record(http)
-        response = self._answer(request)
-        if response.delay_s:
-            time.sleep(response.delay_s)
-        headers = {"Content-Type": "application/json; charset=UTF-8", **response.headers}
-        if response.raw is not None:
-            payload = response.raw
-        elif request.action == "streamGenerateContent" and response.status == 200:
+    def _payload(
+        self, request: RecordedRequest, response: FakeResponse, headers: dict[str, str]
+    ) -> bytes:
+        if (response.raw is None and request.action == "streamGenerateContent"
+                and response.status == 200):
             headers["Content-Type"] = "text/event-stream"
-            payload = f"data: {json.dumps(response.body)}\r\n\r\n".encode()
-        else:
-            payload = json.dumps(response.body if response.body is not None else {}).encode()
-        try:
-            http.send_response(response.status)
-            for name, value in headers.items():
-                http.send_header(name, value)
-            http.send_header("Content-Length", str(len(payload)))
-            http.end_headers()
-            http.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a timeout test); nothing to answer
+            return f"data: {json.dumps(response.body)}\r\n\r\n".encode()
+        return super()._payload(request, response, headers)

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+
+from fakes.http_fake import FakeResponse, Recorded, RecordingServer, message_texts
 
 ROUTES = {"/v1/chat/completions": "chat", "/v1/images/generations": "images"}
 
@@ -34,21 +32,10 @@ _TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 403: "perm
 
 
 @dataclass
-class RecordedRequest:
+class RecordedRequest(Recorded):
     """One request as the fake saw it; ``body`` is the decoded JSON (None if not JSON)."""
 
-    method: str
-    path: str
     route: str | None  # "chat", "images" or None
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: Any
-    raw_body: bytes
-
-    @property
-    def api_key(self) -> str | None:
-        auth = self.headers.get("authorization", "")
-        return auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -63,25 +50,7 @@ class RecordedRequest:
 
     @property
     def prompt_text(self) -> str:
-        texts: list[str] = []
-        for message in self.messages:
-            content = message.get("content")
-            if isinstance(content, str):
-                texts.append(content)
-            elif isinstance(content, list):
-                texts += [p.get("text", "") for p in content if p.get("type") == "text"]
-        return "\n".join(t for t in texts if t)
-
-
-@dataclass
-class FakeResponse:
-    """What the fake answers: a status, a JSON body (or raw bytes) and an optional delay."""
-
-    status: int = 200
-    body: Any = None
-    raw: bytes | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay_s: float = 0.0
+        return "\n".join(t for t in message_texts(self.messages) if t)
 
 
 Handler = Callable[[RecordedRequest], "FakeResponse | None"]
@@ -120,71 +89,19 @@ def _masked(key: str) -> str:
     return f"{key[:3]}{'*' * 12}{key[-4:]}" if len(key) > 8 else "*" * 8
 
 
-class FakeOpenAI:
+class FakeOpenAI(RecordingServer[RecordedRequest]):
     """Threaded loopback server; use as a context manager (``with FakeOpenAI() as fake``)."""
+
+    vendor = "OpenAI"
+    request_type = RecordedRequest
+    base_path = "/v1"
+    reply_headers = {"Content-Type": "application/json", "x-request-id": "req_fake"}
 
     def __init__(self, api_key: str = "sk-fake-openai-key-0123456789", *,
                  handler: Handler | None = None) -> None:
-        self.api_key = api_key
-        self.handler = handler
-        self.requests: list[RecordedRequest] = []
-        self._queue: deque[FakeResponse | Handler] = deque()
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------
-
-    def start(self) -> FakeOpenAI:
-        fake = self
-
-        class _Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server API)
-                fake._serve(self)
-
-            def do_GET(self) -> None:  # noqa: N802
-                fake._serve(self)
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, name="fake-openai",
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeOpenAI:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeOpenAI is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        super().__init__(api_key, handler=handler)
 
     # -- configuring answers ---------------------------------------------------------------
-
-    def reply(self, response: FakeResponse | Handler) -> FakeOpenAI:
-        """Queue one answer (a response, or a callback for just the next request)."""
-        with self._lock:
-            self._queue.append(response)
-        return self
 
     def reply_text(self, text: str | None, *, finish_reason: str = "stop") -> FakeOpenAI:
         return self.reply(FakeResponse(body=chat_completion_body(text, finish_reason=finish_reason)))
@@ -219,31 +136,10 @@ class FakeOpenAI:
         return self.reply(FakeResponse(status, error_body(status, message, code=code, type_=type_),
                                        delay_s=delay_s))
 
-    def reply_raw(self, status: int, raw: bytes, content_type: str = "text/plain") -> FakeOpenAI:
-        return self.reply(FakeResponse(status=status, raw=raw, headers={"Content-Type": content_type}))
-
-    @property
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._queue)
-
     # -- serving ---------------------------------------------------------------------------
 
-    def _record(self, http: BaseHTTPRequestHandler) -> RecordedRequest:
-        length = int(http.headers.get("Content-Length") or 0)
-        raw = http.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        parts = urlsplit(http.path)
-        request = RecordedRequest(
-            method=http.command, path=parts.path, route=ROUTES.get(parts.path),
-            query=parse_qs(parts.query), headers={k.lower(): v for k, v in http.headers.items()},
-            body=body, raw_body=raw)
-        with self._lock:
-            self.requests.append(request)
-        return request
+    def _path_fields(self, path: str) -> dict[str, Any]:
+        return {"route": ROUTES.get(path)}
 
     def _answer(self, request: RecordedRequest) -> FakeResponse:
         if not request.api_key:
@@ -256,30 +152,7 @@ class FakeOpenAI:
                 "API key at https://platform.openai.com/account/api-keys.", code="invalid_api_key"))
         if request.route is None or request.method != "POST":
             return FakeResponse(404, error_body(404, f"Invalid URL ({request.method} {request.path})"))
-        with self._lock:
-            queued = self._queue.popleft() if self._queue else None
-        if queued is None and self.handler is not None:
-            queued = self.handler
-        if callable(queued):
-            queued = queued(request)
+        queued = self._next_reply(request)
         if queued is None:
             return FakeResponse(500, error_body(500, f"FakeOpenAI: no response configured for {request.path}"))
         return queued
-
-    def _serve(self, http: BaseHTTPRequestHandler) -> None:
-        request = self._record(http)
-        response = self._answer(request)
-        if response.delay_s:
-            time.sleep(response.delay_s)
-        headers = {"Content-Type": "application/json", "x-request-id": "req_fake", **response.headers}
-        payload = response.raw if response.raw is not None else json.dumps(
-            response.body if response.body is not None else {}).encode()
-        try:
-            http.send_response(response.status)
-            for name, value in headers.items():
-                http.send_header(name, value)
-            http.send_header("Content-Length", str(len(payload)))
-            http.end_headers()
-            http.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a timeout test); nothing to answer

@@ -19,17 +19,15 @@ a test can have a task stay pending and running for several polls, then succeed 
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+
+from fakes.http_fake import FakeResponse, Recorded, RecordingServer
 
 _TASK = re.compile(r"^/v1/tasks/(?P<id>[^/]+)$")
 _VIDEO = re.compile(r"^/videos/(?P<id>[^/]+)\.mp4$")
@@ -38,35 +36,12 @@ DEFAULT_VIDEO = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 
 
 
 @dataclass
-class RecordedRequest:
+class RecordedRequest(Recorded):
     """One request as the fake saw it; ``body`` is the decoded JSON (None if not JSON)."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: Any
-    raw_body: bytes
-
-    @property
-    def api_key(self) -> str | None:
-        auth = self.headers.get("authorization", "")
-        return auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
 
     @property
     def is_api(self) -> bool:
         return self.path.startswith("/v1/")
-
-
-@dataclass
-class FakeResponse:
-    """What the fake answers: a status, a JSON body (or raw bytes) and an optional delay."""
-
-    status: int = 200
-    body: Any = None
-    raw: bytes | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay_s: float = 0.0
 
 
 Handler = Callable[[RecordedRequest], "FakeResponse | None"]
@@ -100,68 +75,19 @@ def error_body(message: str, **extra: Any) -> dict[str, Any]:
     return {"error": message, **extra}
 
 
-class FakeRunway:
+class FakeRunway(RecordingServer[RecordedRequest]):
     """Threaded loopback server; use as a context manager (``with FakeRunway() as fake``)."""
+
+    vendor = "Runway"
+    request_type = RecordedRequest
+    methods = ("POST", "GET", "DELETE")
+    reply_headers = {"Content-Type": "application/json", "x-request-id": "req_fake"}
 
     def __init__(self, api_key: str = "key_fake-runway-0123456789", *,
                  handler: Handler | None = None) -> None:
-        self.api_key = api_key
-        self.handler = handler
-        self.requests: list[RecordedRequest] = []
+        super().__init__(api_key, handler=handler)
         self.tasks: dict[str, Task] = {}
         self._scripts: deque[TaskScript] = deque()
-        self._queue: deque[FakeResponse | Handler] = deque()
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------
-
-    def start(self) -> FakeRunway:
-        fake = self
-
-        class _Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server API)
-                fake._serve(self)
-
-            def do_GET(self) -> None:  # noqa: N802
-                fake._serve(self)
-
-            def do_DELETE(self) -> None:  # noqa: N802
-                fake._serve(self)
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, name="fake-runway",
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeRunway:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeRunway is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     def video_url(self, task_id: str) -> str:
         return f"{self.base_url}/videos/{task_id}.mp4"
@@ -174,12 +100,6 @@ class FakeRunway:
             self._scripts.append(script or TaskScript(**kwargs))
         return self
 
-    def reply(self, response: FakeResponse | Handler) -> FakeRunway:
-        """Queue one answer for the next API request (a response, or a callback)."""
-        with self._lock:
-            self._queue.append(response)
-        return self
-
     def reply_rate_limit(self) -> FakeRunway:
         return self.reply(FakeResponse(429, error_body("You have exceeded the rate limit."),
                                        headers={"retry-after": "1"}))
@@ -189,27 +109,7 @@ class FakeRunway:
         return self.reply(FakeResponse(status, error_body(message or f"fake error {status}", **extra),
                                        delay_s=delay_s))
 
-    @property
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._queue)
-
     # -- serving ---------------------------------------------------------------------------
-
-    def _record(self, http: BaseHTTPRequestHandler) -> RecordedRequest:
-        length = int(http.headers.get("Content-Length") or 0)
-        raw = http.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        parts = urlsplit(http.path)
-        request = RecordedRequest(
-            method=http.command, path=parts.path, query=parse_qs(parts.query),
-            headers={k.lower(): v for k, v in http.headers.items()}, body=body, raw_body=raw)
-        with self._lock:
-            self.requests.append(request)
-        return request
 
     def _answer(self, request: RecordedRequest) -> FakeResponse:
         video = _VIDEO.match(request.path)
@@ -224,12 +124,7 @@ class FakeRunway:
             return FakeResponse(401, error_body("Invalid API key."))
         if not request.headers.get("x-runway-version"):
             return FakeResponse(400, error_body("The X-Runway-Version header is required."))
-        with self._lock:
-            queued = self._queue.popleft() if self._queue else None
-        if queued is None and self.handler is not None:
-            queued = self.handler
-        if callable(queued):
-            queued = queued(request)
+        queued = self._next_reply(request)
         if queued is not None:
             return queued
         if request.method == "POST" and request.path == "/v1/image_to_video":
@@ -279,21 +174,3 @@ class FakeRunway:
                     "failureCode": script.failure_code}
         return {**base, "status": "SUCCEEDED", "cost": {"credits": 25},
                 "output": [self.video_url(task.id)]}
-
-    def _serve(self, http: BaseHTTPRequestHandler) -> None:
-        request = self._record(http)
-        response = self._answer(request)
-        if response.delay_s:
-            time.sleep(response.delay_s)
-        headers = {"Content-Type": "application/json", "x-request-id": "req_fake", **response.headers}
-        payload = response.raw if response.raw is not None else json.dumps(
-            response.body if response.body is not None else {}).encode()
-        try:
-            http.send_response(response.status)
-            for name, value in headers.items():
-                http.send_header(name, value)
-            http.send_header("Content-Length", str(len(payload)))
-            http.end_headers()
-            http.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a timeout test); nothing to answer

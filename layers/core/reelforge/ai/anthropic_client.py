@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import anthropic
@@ -27,11 +27,14 @@ from reelforge.ai.vendor import (
     error_message,
     image_mime,
     require_key,
+    retry_note,
     scrub,
+    sdk_errors,
+    status_error,
     unusable,
     validate_model,
 )
-from reelforge.errors import ProviderError, TransientError, UnsupportedPromptError
+from reelforge.errors import UnsupportedPromptError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -114,7 +117,7 @@ class AnthropicClient:
                     problem = str(exc)
             if attempt == 0:
                 messages.append({"role": "assistant", "content": _replayed(message.content)})
-                note = f"Your previous answer was not valid: {problem}. {RETRY_HINT}"
+                note = retry_note(problem)
                 messages.append({"role": "user", "content": [
                     {"type": "tool_result", "tool_use_id": call.id, "is_error": True,
                      "content": note} if call is not None else {"type": "text", "text": note}
@@ -123,36 +126,16 @@ class AnthropicClient:
 
     # -- errors ----------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def named_errors(self) -> Iterator[None]:
-        try:
-            yield
-        except anthropic.APITimeoutError:
-            raise TransientError(f"Anthropic did not answer within {self.timeout_s:g} s") from None
-        except anthropic.APIConnectionError as exc:
-            cause = exc.__cause__ or exc
-            raise TransientError(
-                f"could not reach Anthropic: {scrub(type(cause).__name__ + ': ' + str(cause), self._api_key)}"
-            ) from None
-        except anthropic.APIStatusError as exc:
-            raise self.mapped(exc.status_code, exc.body) from None
-        except anthropic.AnthropicError as exc:
-            raise ProviderError(f"Anthropic client error: {scrub(str(exc), self._api_key)}") from None
+    def named_errors(self) -> contextlib.AbstractContextManager[None]:
+        """The SDK's errors as the named errors the state machine matches, without the key."""
+        return sdk_errors(anthropic, anthropic.AnthropicError, self.vendor, self._api_key,
+                          self.timeout_s, self.mapped)
 
     def mapped(self, status: int, body: object) -> Exception:
         """The named error the state machine matches, with the key scrubbed out."""
         message = scrub(error_message(body, f"HTTP {status}"), self._api_key)
         label = f"{status} {error_code(body)}".strip()
-        if status in (408, 409, 429) or status >= 500:  # 529 is "overloaded_error"
-            return TransientError(f"Anthropic is unavailable or throttling ({label}): {message}")
-        if status in (401, 403):
-            return ProviderError(
-                f"Anthropic rejected the API key ({label}): check the x-api-key header. "
-                f"Anthropic said: {message}"
-            )
-        if status == 404:
-            return ProviderError(f"Anthropic model {self.model!r} was not found ({label}): {message}")
-        return ProviderError(f"Anthropic rejected the request ({label}): {message}")
+        return status_error(self.vendor, self.model, status, label, message)
 
 
 def _replayed(blocks: Sequence[Any]) -> list[dict[str, Any]]:

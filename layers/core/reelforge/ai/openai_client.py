@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import openai
@@ -24,16 +24,18 @@ from openai.lib._pydantic import to_strict_json_schema
 from pydantic import BaseModel
 
 from reelforge.ai.vendor import (
-    RETRY_HINT,
     data_url,
     error_code,
     error_message,
     parse_json_model,
     require_key,
+    retry_note,
     scrub,
+    sdk_errors,
+    status_error,
     unusable,
 )
-from reelforge.errors import ProviderError, TransientError, UnsupportedPromptError
+from reelforge.errors import ProviderError, UnsupportedPromptError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -107,10 +109,7 @@ class OpenAIClient:
             if attempt == 0:
                 if text:
                     messages.append({"role": "assistant", "content": text})
-                messages.append({
-                    "role": "user",
-                    "content": f"Your previous answer was not valid: {problem}. {RETRY_HINT}",
-                })
+                messages.append({"role": "user", "content": retry_note(problem)})
         raise unusable(self.vendor, self.model, problem)
 
     def _attempt(
@@ -162,21 +161,10 @@ class OpenAIClient:
 
     # -- errors ----------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def named_errors(self) -> Iterator[None]:
-        try:
-            yield
-        except openai.APITimeoutError:
-            raise TransientError(f"OpenAI did not answer within {self.timeout_s:g} s") from None
-        except openai.APIConnectionError as exc:
-            cause = exc.__cause__ or exc
-            raise TransientError(
-                f"could not reach OpenAI: {scrub(type(cause).__name__ + ': ' + str(cause), self._api_key)}"
-            ) from None
-        except openai.APIStatusError as exc:
-            raise self.mapped(exc.status_code, exc.body) from None
-        except openai.OpenAIError as exc:
-            raise ProviderError(f"OpenAI client error: {scrub(str(exc), self._api_key)}") from None
+    def named_errors(self) -> contextlib.AbstractContextManager[None]:
+        """The SDK's errors as the named errors the state machine matches, without the key."""
+        return sdk_errors(openai, openai.OpenAIError, self.vendor, self._api_key, self.timeout_s,
+                          self.mapped)
 
     def mapped(self, status: int, body: object) -> Exception:
         """The named error the state machine matches, with the key scrubbed out."""
@@ -189,12 +177,4 @@ class OpenAIClient:
             )
         if status == 429 and code == "insufficient_quota":  # billing, not throttling
             return ProviderError(f"OpenAI account is out of quota ({label}): {message}")
-        if status in (408, 409, 429) or status >= 500:
-            return TransientError(f"OpenAI is unavailable or throttling ({label}): {message}")
-        if status in (401, 403):
-            return ProviderError(
-                f"OpenAI rejected the API key ({label}): check the x-api-key header. OpenAI said: {message}"
-            )
-        if status == 404:
-            return ProviderError(f"OpenAI model {self.model!r} was not found ({label}): {message}")
-        return ProviderError(f"OpenAI rejected the request ({label}): {message}")
+        return status_error(self.vendor, self.model, status, label, message)

@@ -5,20 +5,25 @@
 - image bytes to the MIME type and data URL the vendors want (sniffed, not trusted);
 - scrubbing the key out of whatever a vendor or an HTTP library says;
 - validating a JSON answer against a pydantic model with a short, model-readable reason,
-  which the corrective retry sends back.
+  which the corrective retry sends back (``retry_note``);
+- the named errors for what the ``openai`` and ``anthropic`` SDKs raise (``sdk_errors``,
+  ``status_error``).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
+from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
 from reelforge.ai.genai_client import validation_problems
-from reelforge.errors import InvalidMediaError, ProviderError
+from reelforge.errors import InvalidMediaError, ProviderError, TransientError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -123,6 +128,11 @@ def validate_model(schema: type[M], data: Any) -> M:
         raise ValueError(f"does not match the schema ({validation_problems(exc)})") from None
 
 
+def retry_note(problem: str) -> str:
+    """What the corrective retry tells the model about its previous answer."""
+    return f"Your previous answer was not valid: {problem}. {RETRY_HINT}"
+
+
 def unusable(vendor: str, model: str, problem: str) -> ProviderError:
     return ProviderError(f"{vendor} ({model}) returned unusable JSON twice: {problem}")
 
@@ -132,3 +142,49 @@ def require_key(api_key: str | None, vendor: str, header: str) -> str:
     if not api_key:
         raise ProviderError(f"{vendor} provider needs an API key ({header} header)")
     return api_key
+
+
+@contextlib.contextmanager
+def sdk_errors(
+    sdk: ModuleType,
+    base: type[Exception],
+    vendor: str,
+    api_key: str,
+    timeout_s: float,
+    mapped: Callable[[int, object], Exception],
+) -> Iterator[None]:
+    """What a Stainless-generated SDK (``openai``, ``anthropic``: the same error classes by
+    the same names, under the SDK's own ``base``) raises, as the named errors the state
+    machine matches: a timeout or a connection failure is ``TransientError``, an HTTP error
+    status what ``mapped(status, body)`` makes of it, any other SDK error ``ProviderError``;
+    the key is scrubbed out of each."""
+    try:
+        yield
+    except sdk.APITimeoutError:
+        raise TransientError(f"{vendor} did not answer within {timeout_s:g} s") from None
+    except sdk.APIConnectionError as exc:
+        cause = exc.__cause__ or exc
+        raise TransientError(
+            f"could not reach {vendor}: {scrub(type(cause).__name__ + ': ' + str(cause), api_key)}"
+        ) from None
+    except sdk.APIStatusError as exc:
+        raise mapped(exc.status_code, exc.body) from None
+    except base as exc:
+        raise ProviderError(f"{vendor} client error: {scrub(str(exc), api_key)}") from None
+
+
+def status_error(vendor: str, model: str, status: int, label: str, message: str) -> Exception:
+    """The named error for a model vendor's HTTP error ``status`` (``label``: the status and
+    the vendor's error code; ``message``: its words, scrubbed): timeouts, conflicts,
+    throttling and 5xx are ``TransientError``, a rejected key, an unknown model or request
+    ``ProviderError``."""
+    if status in (408, 409, 429) or status >= 500:  # Anthropic's 529 is "overloaded_error"
+        return TransientError(f"{vendor} is unavailable or throttling ({label}): {message}")
+    if status in (401, 403):
+        return ProviderError(
+            f"{vendor} rejected the API key ({label}): check the x-api-key header. "
+            f"{vendor} said: {message}"
+        )
+    if status == 404:
+        return ProviderError(f"{vendor} model {model!r} was not found ({label}): {message}")
+    return ProviderError(f"{vendor} rejected the request ({label}): {message}")
