@@ -487,7 +487,33 @@ def test_parallel_creates_all_land_densely(user, project) -> None:  # noqa: ANN0
     lines = _ok(client.get(f"/api/v1/sections/{section}"))["sentences"]
     assert sorted(x["text"] for x in lines) == sorted(f"Line {n}." for n in range(12))
     assert [x["order"] for x in lines] == list(range(12))
-    assert client.delete(f"/api/v1/sections/{section}").status_code == 204
+    other = _ok(client.post("/api/v1/sections", json={"projectId": project["id"], "title": "Moved to"}), 201)["id"]
+    moves = [(client.post, f"/api/v1/sentences/{x['id']}/move", {"targetSectionId": other, "targetOrder": 0})
+             for x in lines[:4]]
+    deletes = [(client.delete, f"/api/v1/sentences/{x['id']}", None) for x in lines[4:8]]
+    results: list[int] = []
+
+    def send(call, path, body) -> None:  # noqa: ANN001
+        results.append((call(path, json=body) if body else call(path)).status_code)
+
+    threads = [threading.Thread(target=send, args=op) for op in moves + deletes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200] * 4 + [204] * 4, results
+    left = _ok(client.get(f"/api/v1/sections/{section}"))["sentences"]
+    moved = _ok(client.get(f"/api/v1/sections/{other}"))["sentences"]
+    assert [x["id"] for x in left] == [x["id"] for x in lines[8:]] and [x["order"] for x in left] == [0, 1, 2, 3]
+    assert sorted(x["id"] for x in moved) == sorted(x["id"] for x in lines[:4])
+    assert [x["order"] for x in moved] == [0, 1, 2, 3]
+    gone = [threading.Thread(target=send, args=(client.delete, f"/api/v1/sections/{sid}", None)) for sid in (section, other)]
+    results.clear()
+    for t in gone:
+        t.start()
+    for t in gone:
+        t.join()
+    assert results == [204, 204]
 
 
 def test_regenerating_an_unwritten_outline_section_is_404(user) -> None:  # noqa: ANN001

@@ -93,8 +93,8 @@ def rename(owner: str, section_id: str, title: str) -> dict[str, Any]:
 def delete(owner: str, section_id: str) -> None:
     """The section, its sentences and their media."""
     item = get(owner, section_id)
-    project = projects.get(owner, item["project_id"])
-    _commit_list(project, [i for i in ids_of(project) if i != section_id])
+    on_fresh(lambda: projects.get(owner, item["project_id"]),
+             lambda project: _commit_list(project, [i for i in ids_of(project) if i != section_id]))
     purge([item])
 
 

@@ -157,10 +157,15 @@ def update(owner: str, sentence_id: str, changes: dict[str, Any]) -> dict[str, A
 
 
 def delete(owner: str, sentence_id: str) -> None:
+    from reelforge.studio.sections import on_fresh
+
     item = locate(owner, sentence_id)
-    section = Table().get(Keys.child("section", item["project_id"], item["sectionId"]))
-    ids = [i for i in section.get(SECTION_LIST) or [] if i != sentence_id]
-    commit_lists([(section, ids)], extra=[Txn.delete(item), Txn.delete(Keys.ref(KIND, sentence_id))])
+
+    def write(section: dict[str, Any]) -> None:
+        ids = [i for i in section.get(SECTION_LIST) or [] if i != sentence_id]
+        commit_lists([(section, ids)], extra=[Txn.delete(item), Txn.delete(Keys.ref(KIND, sentence_id))])
+
+    on_fresh(lambda: Table().get(Keys.child("section", item["project_id"], item["sectionId"])), write)
     delete_media(item)
 
 
@@ -174,25 +179,35 @@ def reorder(section: dict[str, Any], sentence_ids: list[str]) -> None:
 
 def move(owner: str, sentence_id: str, target: dict[str, Any], target_order: int) -> dict[str, Any]:
     """Move a sentence to `target_order` of section `target` (the same or another of its
-    project's); both sections stay densely numbered. Returns the moved sentence."""
-    item = locate(owner, sentence_id)
-    if target["project_id"] != item["project_id"]:
+    project's); both sections stay densely numbered. Returns the moved sentence. A move
+    that loses a race with another change of either section is tried again on fresh reads."""
+    from reelforge.studio.sections import on_fresh
+
+    if target["project_id"] != locate(owner, sentence_id)["project_id"]:
         raise BadRequest("a sentence can only move to a section of its own project")
     table = Table()
-    source = table.get(Keys.child("section", item["project_id"], item["sectionId"]))
-    source_ids = [i for i in source.get(SECTION_LIST) or [] if i != sentence_id]
-    if source["id"] == target["id"]:
-        position = min(target_order, len(source_ids))
-        commit_lists([(source, source_ids[:position] + [sentence_id] + source_ids[position:])])
-        return {**item, "order": position}
-    target_ids = list(target.get(SECTION_LIST) or [])
-    position = min(target_order, len(target_ids))
-    moved = {**item, **Keys.sentence(item["project_id"], target["id"], sentence_id),
-             "sectionId": target["id"], "updatedAt": now_iso()}
-    ref = {**_ref(moved)}
-    commit_lists([(source, source_ids), (target, target_ids[:position] + [sentence_id] + target_ids[position:])],
-                 extra=[Txn.delete(item), Txn.put_new(moved), Txn.put(ref)])
-    return {**moved, "order": position}
+
+    def read() -> dict[str, Any]:
+        item = locate(owner, sentence_id)
+        return {"item": item, "source": table.get(Keys.child("section", item["project_id"], item["sectionId"])),
+                "target": table.get({"PK": target["PK"], "SK": target["SK"]})}
+
+    def write(now: dict[str, Any]) -> dict[str, Any]:
+        item, source, goal = now["item"], now["source"], now["target"]
+        source_ids = [i for i in source.get(SECTION_LIST) or [] if i != sentence_id]
+        if source["id"] == goal["id"]:
+            position = min(target_order, len(source_ids))
+            commit_lists([(source, source_ids[:position] + [sentence_id] + source_ids[position:])])
+            return {**item, "order": position}
+        goal_ids = list(goal.get(SECTION_LIST) or [])
+        position = min(target_order, len(goal_ids))
+        moved = {**item, **Keys.sentence(item["project_id"], goal["id"], sentence_id),
+                 "sectionId": goal["id"], "updatedAt": now_iso()}
+        commit_lists([(source, source_ids), (goal, goal_ids[:position] + [sentence_id] + goal_ids[position:])],
+                     extra=[Txn.delete(item), Txn.put_new(moved), Txn.put(_ref(moved))])
+        return {**moved, "order": position}
+
+    return on_fresh(read, write)
 
 
 def commit_lists(changes: list[tuple[dict[str, Any], list[str]]], extra: list[Txn] | None = None) -> None:

@@ -209,6 +209,8 @@ def regenerate_section(owner: str, outline_id: str, index: int, provider: Provid
         raise BadRequest("Invalid section index")
     entry = outline["sections"][index]
     project = projects.get(owner, outline["project_id"])
+    if project.get("studioStatus") == GENERATING:
+        raise Conflict("a script is being written for this project; regenerate when it has finished")
     if not entry.get("sectionId") or entry["sectionId"] not in sections.ids_of(project):
         raise Missing("Section not found in database: write the script from this outline first")
     claim_script_writing(project)  # one writer of the project's sections at a time
@@ -349,9 +351,9 @@ def start_project_media(owner: str, project_id: str, provider: ProviderChoice, *
     if running is not None:
         raise Conflict(f"a {running['jobType']} job of this project is running; try again when it has finished")
     _require_no_script_job(project)
-    if export is not None and not any(x["text"].strip() for items in sentences.of_project(project_id).values()
-                                      for x in items):
-        raise BadRequest("nothing to export: the project has no sentence with text yet")
+    if not any(x["text"].strip() for items in sentences.of_project(project_id).values() for x in items):
+        raise BadRequest(f"nothing to {'export' if export is not None else 'make'}: "
+                         "the project has no sentence with text yet")
     job_type = "export" if export is not None else "video-batch"
     job = start_job(project, job_type, get_settings().media_state_machine_arn, {
         "scope": "project", "sentence_id": None, "kind": None,

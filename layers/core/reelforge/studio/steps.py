@@ -112,16 +112,17 @@ def finish_script_step(event: dict[str, Any]) -> dict[str, Any]:
         new_ids = [s["sectionId"] for s in outline["sections"] if s.get("sectionId")]
         note = outline.get("note")
     sections.publish(event["project_id"], new_ids, event.get("replacing") or [])
-    service.release_script_writing(event["project_id"], service.READY)
     if event["mode"] == "short":  # the project takes the topic once its script exists
         Table().update(Keys.project(event["project_id"]), {"topic": event["topic"], "targetDuration": event["minutes"]})
-    if event["mode"] != "short":
+    else:
         outlines.update(outlines.get(event["owner"], event["outline_id"]), {"status": outlines.COMPLETED})
     project = _project(event)
     written = [s for s in sections.of_project(project) if s["id"] in set(new_ids)]
     result = {"sections": len(written), "sentences": sum(len(s.get(sentences.SECTION_LIST) or []) for s in written),
               "durationMinutes": service.estimated_minutes(written), **({"note": note} if note else {})}
     service.finish(job, result, message="Script generated")
+    # Only now may another writer start: until the job is over its sections are the project's.
+    service.release_script_writing(event["project_id"], service.READY)
     return result
 
 
