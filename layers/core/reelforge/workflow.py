@@ -59,6 +59,18 @@ def unseal_provider_key(sealed: str | None) -> str | None:
         raise ProviderError(str(exc)) from exc
 
 
+def provider_key(name: str, sealed_key: str | None) -> str | None:
+    """The key a step calls its provider with: the request's (handed over sealed), else for
+    Gemini the server's GEMINI_API_KEY; None for the local provider or when there is none."""
+    key = unseal_provider_key(sealed_key)
+    if name == "gemini" and key is None:
+        from reelforge.settings import get_settings
+
+        server = get_settings().gemini_api_key
+        key = server.get_secret_value() if server else None
+    return key
+
+
 def readable_error(error: dict[str, Any]) -> str:
     """Turn a Catch's {Error, Cause} into a message for the user (no stack traces)."""
     name = error.get("Error") or "Error"

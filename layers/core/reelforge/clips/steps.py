@@ -19,7 +19,7 @@ from reelforge.clips.service import KIND, report
 from reelforge.errors import InvalidMediaError
 from reelforge.models import Scene, Transcript
 from reelforge.settings import get_settings
-from reelforge.workflow import readable_error, unseal_provider_key
+from reelforge.workflow import provider_key, readable_error
 
 
 def _artifact(job_id: str, name: str) -> str:
@@ -112,10 +112,7 @@ def select_moments_step(event: dict[str, Any]) -> dict[str, Any]:
     choice = ProviderChoice(**event["provider"])
     s = get_settings()
     report(job_id, "select", 0.0, f"Choosing moments ({choice.name})")
-    api_key = None
-    if choice.name == "gemini":
-        api_key = unseal_provider_key(choice.sealed_key) or (
-            s.gemini_api_key.get_secret_value() if s.gemini_api_key else None)
+    api_key = provider_key(choice.name, choice.sealed_key) if choice.name == "gemini" else None
     provider = moment_provider(choice.name, api_key=api_key, model=s.gemini_model,
                                base_url=s.gemini_base_url)
     request = MomentRequest(target_count=options.clip_count, min_len=options.min_duration,

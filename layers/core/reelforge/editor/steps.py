@@ -15,7 +15,7 @@ from reelforge.errors import InvalidMediaError, ProviderError
 from reelforge.projects import service as projects
 from reelforge.settings import get_settings
 from reelforge.store import ConditionFailed, Keys, NotFound, Table, new_id, now_iso
-from reelforge.workflow import readable_error, unseal_provider_key
+from reelforge.workflow import provider_key, readable_error
 
 
 def grade_segment_step(event: dict[str, Any]) -> dict[str, Any]:
@@ -91,8 +91,7 @@ def _intent(event: dict[str, Any]) -> Any:
         from reelforge.editor.region.gemini import GeminiRegionProvider
 
         s = get_settings()
-        key = unseal_provider_key(choice.get("sealed_key")) or (
-            s.gemini_api_key.get_secret_value() if s.gemini_api_key else None)
+        key = provider_key(choice["name"], choice.get("sealed_key"))
         if not key:
             raise ProviderError("Gemini provider needs an API key (x-api-key header or GEMINI_API_KEY)")
         return GeminiRegionProvider(key, model=s.gemini_model, base_url=s.gemini_base_url).interpret(event["prompt"])

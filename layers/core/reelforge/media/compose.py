@@ -34,6 +34,7 @@ from reelforge.media.ffmpeg import ffmpeg_exe, run_ffmpeg
 from reelforge.media.render import default_fonts_dir, filter_path
 from reelforge.media.slides import SlideArt
 from reelforge.media.tts import read_wav
+from reelforge.models import Word
 
 FPS = 30
 LEAD_S, TAIL_S = 0.4, 0.5
@@ -199,6 +200,23 @@ def _shift_ass(script: str, by: float) -> str:
 
 
 # --------------------------------------------------------------------------- audio
+
+def spoken_captions(words: Sequence[Word], *, seconds: float, size: tuple[int, int],
+                    language: str = "english") -> tuple[str, Path]:
+    """Word-by-word (karaoke) captions of a narrated piece `seconds` long, as ASS timed from
+    its first frame, and the folder of a bold font with the language's glyphs (for libass).
+    They sit low, above a slide's footer and off its text."""
+    from PIL import ImageFont
+
+    from reelforge.media.captions import build_ass
+    from reelforge.media.slides import font_for
+
+    font = font_for(language, bold=True)
+    family = ImageFont.truetype(str(font)).getname()[0]
+    ass = build_ass(words, clip_start=0.0, clip_end=seconds, width=size[0], height=size[1],
+                    style="karaoke", font=family, margin_v=0.1)
+    return ass, font.parent
+
 
 def mix_narration(parts: Sequence[tuple[str | Path, float]], *, total: float, out: str | Path) -> Path:
     """One narration track: each WAV placed at its offset (seconds) on `total` seconds of

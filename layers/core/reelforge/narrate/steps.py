@@ -26,7 +26,7 @@ from reelforge.narrate.service import KIND, audio_progress, media_progress, repo
 from reelforge.narrate.writers.base import Brief
 from reelforge.settings import get_settings
 from reelforge.store import Keys, Table, now_iso
-from reelforge.workflow import readable_error, unseal_provider_key
+from reelforge.workflow import provider_key, readable_error
 
 # Bump when the look or the encoding of pieces changes, so old cached pieces are not reused.
 _PIECE_VERSION = "1"
@@ -42,10 +42,7 @@ def _cache_key(gid: str, kind: str, digest: str, ext: str) -> str:
 
 def _provider(event: dict[str, Any]) -> tuple[str, str | None]:
     choice = ProviderChoice(**event["provider"])
-    key = unseal_provider_key(choice.sealed_key)
-    if choice.name == "gemini" and key is None and get_settings().gemini_api_key:
-        key = get_settings().gemini_api_key.get_secret_value()
-    return choice.name, key
+    return choice.name, provider_key(choice.name, choice.sealed_key)
 
 
 def _brief(gen: dict[str, Any]) -> Brief:
@@ -314,24 +311,15 @@ def draw_step(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _captions(words_key: str, options: RenderOptions, frames: int) -> tuple[str | None, Path | None]:
-    """The slide's burned-in captions as ASS, timed from the slide's first frame, and the
-    folder of the font that has the language's glyphs."""
+    """The slide's burned-in captions as ASS, timed from the slide's first frame (its
+    narration starts LEAD_S in), and the folder of the font for the language."""
     if not options.captions:
         return None, None
-    from PIL import ImageFont
-
-    from reelforge.media.captions import build_ass
-    from reelforge.media.slides import font_for
-
     meta = json.loads(Blobs().get_bytes(words_key))
     words = [Word(**w).model_copy(update={"start": w["start"] + compose.LEAD_S, "end": w["end"] + compose.LEAD_S})
              for w in meta["words"]]
-    width, height = output_size(options.aspect)
-    font = font_for(options.language, bold=True)
-    family = ImageFont.truetype(str(font)).getname()[0]
-    ass = build_ass(words, clip_start=0.0, clip_end=frames / compose.FPS, width=width, height=height,
-                    style="karaoke", font=family, margin_v=0.1)  # low, above the footer, off the text
-    return ass, font.parent
+    return compose.spoken_captions(words, seconds=frames / compose.FPS, size=output_size(options.aspect),
+                                   language=options.language)
 
 
 def render_slide_step(event: dict[str, Any]) -> dict[str, Any]:

@@ -152,11 +152,9 @@ def brief(project: dict[str, Any], topic: str | None = None, minutes: float | No
 
 def writer(provider: ProviderChoice) -> Writer:
     from reelforge.studio.writers.registry import writer as make
-    from reelforge.workflow import unseal_provider_key
+    from reelforge.workflow import provider_key
 
-    key = unseal_provider_key(provider.sealed_key)
-    if provider.name == "gemini" and key is None and get_settings().gemini_api_key:
-        key = get_settings().gemini_api_key.get_secret_value()
+    key = provider_key(provider.name, provider.sealed_key)
     s = get_settings()
     return make(provider.name, api_key=key, model=s.gemini_model, base_url=s.gemini_base_url)
 

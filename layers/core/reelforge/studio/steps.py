@@ -27,7 +27,7 @@ from reelforge.projects import service as projects
 from reelforge.settings import get_settings
 from reelforge.store import Keys, NotFound, Table, now_iso
 from reelforge.studio import cast, catalog, outlines, sections, sentences, service
-from reelforge.workflow import readable_error, unseal_provider_key
+from reelforge.workflow import provider_key, readable_error
 
 # Bump when the look or the encoding of an artifact changes, so old ones are not reused.
 _ARTIFACT_VERSION = "1"
@@ -270,9 +270,7 @@ def _render_sentence(job: dict[str, Any], project: dict[str, Any], event: dict[s
     rev = int(item.get("rev") or 0)
     choice = _choice(event)
     keys = _plan_keys(project, item, choice, _cast_voices(project))
-    key = unseal_provider_key(choice.sealed_key)
-    if choice.name == "gemini" and key is None and get_settings().gemini_api_key:
-        key = get_settings().gemini_api_key.get_secret_value()
+    key = provider_key(choice.name, choice.sealed_key)
     made, notes = [], []
     try:
         with tempfile.TemporaryDirectory(prefix="sentence-") as tmp:
@@ -368,20 +366,12 @@ def _make_video(item: dict[str, Any], keys: dict[str, Any], rev: int, provider: 
 
 def _captions(item: dict[str, Any], frames: int, width: int, height: int) -> tuple[str, Path]:
     """Word-level captions of the sentence as ASS, from its narration's word timings."""
-    from PIL import ImageFont
-
     from reelforge.media import compose
-    from reelforge.media.captions import build_ass
-    from reelforge.media.slides import font_for
     from reelforge.models import Word
 
     words = [Word(word=w["word"], start=w["startMs"] / 1000, end=w["endMs"] / 1000,
                   probability=w.get("probability", 1.0)) for w in item.get("wordTimings") or []]
-    font = font_for("english", bold=True)
-    family = ImageFont.truetype(str(font)).getname()[0]
-    ass = build_ass(words, clip_start=0.0, clip_end=frames / compose.FPS, width=width, height=height,
-                    style="karaoke", font=family, margin_v=0.1)
-    return ass, font.parent
+    return compose.spoken_captions(words, seconds=frames / compose.FPS, size=(width, height))
 
 
 # --- media: the project's video -------------------------------------------------------------------
