@@ -149,39 +149,37 @@ def publish(project_id: str, new_ids: list[str], replacing: list[str]) -> list[s
     """Point the project at the written sections in place of `replacing` (the sections it had
     when the writing started); sections the user added meanwhile stay, after the new ones.
     Returns the ids of the replaced sections, now deleted."""
-    table = Table()
-    for _ in range(5):
-        project = table.get(Keys.project(project_id))
+    table, replaced = Table(), set(replacing)
+
+    def write(project: dict[str, Any]) -> list[str]:
         current = ids_of(project)
-        kept = [i for i in current if i not in set(replacing)]
-        try:
-            _commit_list(project, [*new_ids, *kept])
-        except Conflict:
-            continue
-        gone = [i for i in current if i in set(replacing)]
-        purge([i for i in table.query_partition(project["PK"], "SECTION#") if i["id"] in set(gone)])
-        return gone
-    raise Conflict("the project's sections kept changing while the script was saved")
+        _commit_list(project, [*new_ids, *(i for i in current if i not in replaced)])
+        return [i for i in current if i in replaced]
+
+    gone = on_fresh(lambda: table.get(Keys.project(project_id)), write)
+    purge([i for i in table.query_partition(f"PROJECT#{project_id}", "SECTION#") if i["id"] in set(gone)])
+    return gone
 
 
 def replace_one(project: dict[str, Any], old_id: str, draft: SectionDraft,
                 speakers: dict[str, str]) -> dict[str, Any]:
     """Swap one section for a rewritten one at the same place (the old one stays until then)."""
     staged = stage(project, draft, speakers)
-    for _ in range(5):
-        fresh = Table().get(Keys.project(project["id"]))
-        ids = ids_of(fresh)
-        if old_id not in ids:
-            purge([staged])
+
+    def write(fresh: dict[str, Any]) -> list[str]:
+        if old_id not in ids_of(fresh):
             raise NotFound(old_id)
-        try:
-            _commit_list(fresh, [staged["id"] if i == old_id else i for i in ids])
-        except Conflict:
-            continue
-        purge([Table().get(Keys.child(KIND, project["id"], old_id))])
-        return with_order(staged, [staged["id"] if i == old_id else i for i in ids])
-    purge([staged])
-    raise Conflict("the project's sections kept changing while the section was saved")
+        ids = [staged["id"] if i == old_id else i for i in ids_of(fresh)]
+        _commit_list(fresh, ids)
+        return ids
+
+    try:
+        ids = on_fresh(lambda: Table().get(Keys.project(project["id"])), write)
+    except (NotFound, Conflict):
+        purge([staged])
+        raise
+    purge([Table().get(Keys.child(KIND, project["id"], old_id))])
+    return with_order(staged, ids)
 
 
 def view(item: dict[str, Any], sentence_items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
