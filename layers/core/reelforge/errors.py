@@ -50,6 +50,14 @@ class Conflict(ReelforgeError):
     """The resource changed under this write; reload and retry (-> 409)."""
 
 
+class PreconditionFailed(ReelforgeError):
+    """An If-Match named a version that is no longer current (-> 412)."""
+
+
+class TooLarge(ReelforgeError):
+    """A body over what can be stored (-> 413)."""
+
+
 def short_error(exc: Exception, limit: int = 300) -> str:
     """An error's message on one line, cut to `limit` characters (for notes to the user)."""
     text = " ".join(str(exc).split())

@@ -687,6 +687,24 @@ def _clean_ytdlp_message(text: str) -> str:
     return text[:300]
 
 
+def fetch_file(url: str, dest: Path, policy: IngestPolicy) -> FetchedMedia:
+    """Download `url` as it is (a web page's HTML too, never through yt-dlp) into `dest`,
+    with the same address checks on every redirect hop and the same size limit."""
+    dest.mkdir(parents=True, exist_ok=True)
+    target = _check_url(url, policy)
+    for _hop in range(policy.max_redirects + 1):
+        with _open(target, policy) as response:
+            if response.status_code not in _REDIRECTS:
+                _raise_for_status(response, target.host)
+                return _stream_to_file(response, target, _media_type(response), dest, policy,
+                                       _Progress(None))
+            location = response.headers.get("location")
+            if not location:
+                raise IngestError(f"HTTP {response.status_code} redirect without a Location")
+        target = _check_url(urljoin(target.url, location), policy)
+    raise IngestError(f"too many redirects (more than {policy.max_redirects})")
+
+
 def fetch_to_bucket(url: str, key_prefix: str, on_progress: ProgressFn | None = None) -> str:
     """Fetch `url` with the server's limits (MAX_FILE_SIZE_MB, INGEST_ALLOW_HOSTS) and store
     it under `key_prefix` in the bucket; returns the object's key."""

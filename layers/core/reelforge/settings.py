@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     generate_state_machine_arn: str = ""
     script_state_machine_arn: str = ""
     media_state_machine_arn: str = ""
+    works_state_machine_arn: str = ""
     aws_endpoint_url: str | None = None
     # WebSockets (reelforge.realtime): the connections table, and the WebSocket API's
     # https://.../<stage> URL that pushes go to (post_to_connection). Both empty means no
@@ -58,6 +59,12 @@ class Settings(BaseSettings):
     gemini_api_key: SecretStr | None = None
     gemini_model: str = "gemini-2.5-flash"
     gemini_base_url: str | None = None
+    # Where the other vendors' SDKs send requests (None: the vendor's own); the tests point
+    # them at fake servers on loopback. Their keys come per request only.
+    vertex_base_url: str | None = None
+    openai_base_url: str | None = None
+    anthropic_base_url: str | None = None
+    runway_base_url: str | None = None
 
     # Media
     whisper_model: str = "base"
@@ -77,6 +84,14 @@ class Settings(BaseSettings):
     # serves Range itself (the cloud: a Lambda response is buffered and at most 6 MB).
     generate_concurrency: int = Field(default=4, ge=1, le=40)
     video_delivery: Literal["proxy", "redirect"] = "proxy"
+
+    # AutoVio works: scenes generated at once (the scenes Map's MaxConcurrency), seconds
+    # between two polls of a provider's long-running video operation (a Wait state), and how
+    # long a synchronous AI route waits for its job before answering 202 (under API
+    # Gateway's 29 s).
+    works_concurrency: int = Field(default=3, ge=1, le=40)
+    works_poll_interval_s: int = Field(default=10, ge=1, le=300)
+    works_sync_wait_s: float = Field(default=20.0, ge=0, le=25)
 
     @field_validator("render_preset")
     @classmethod

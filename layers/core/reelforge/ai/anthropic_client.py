@@ -74,10 +74,9 @@ class AnthropicClient:
         user: str,
         schema: type[M],
         images: Sequence[bytes] = (),
-        *,
-        temperature: float | None = None,
     ) -> M:
-        """One answer validated as ``schema``; ``images`` go along for vision."""
+        """One answer validated as ``schema``; ``images`` go along for vision. (The pinned SDK's
+        messages.create takes no temperature: the model's default is used.)"""
         content: list[dict[str, Any]] = [
             {"type": "image", "source": {"type": "base64", "media_type": image_mime(image),
                                          "data": b64(image)}}
@@ -90,7 +89,6 @@ class AnthropicClient:
             "description": f"Give the answer as a {schema.__name__} object. {RETRY_HINT}",
             "input_schema": schema.model_json_schema(),
         }
-        extra: dict[str, Any] = {} if temperature is None else {"temperature": temperature}
         problem = ""
         for attempt in range(2):
             with self.named_errors():
@@ -98,7 +96,7 @@ class AnthropicClient:
                     model=self.model, max_tokens=self.max_tokens, system=system,
                     messages=messages,  # type: ignore[arg-type]
                     tools=[tool],  # type: ignore[list-item]
-                    tool_choice={"type": "tool", "name": TOOL_NAME}, **extra,
+                    tool_choice={"type": "tool", "name": TOOL_NAME},
                 )
             if message.stop_reason == "refusal":
                 raise UnsupportedPromptError(

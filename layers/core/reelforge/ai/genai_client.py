@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from importlib import import_module
 from types import ModuleType
 from typing import TypeVar
@@ -189,12 +189,15 @@ class WritingClient(GenaiJsonClient):
         return text, reason
 
     def write(self, prompt: str, *, system: str, schema: type[BaseModel], temperature: float, topic: str,
-              parse: Callable[[str | None], T], retry_hint: str, what: str) -> T:
-        """One structured answer to `prompt` (validated by `parse`, one corrective retry)."""
+              parse: Callable[[str | None], T], retry_hint: str, what: str,
+              media: Sequence[types.Part] = ()) -> T:
+        """One structured answer to `prompt` (validated by `parse`, one corrective retry);
+        `media` (images, say) go ahead of the prompt, for a model that reads them."""
         config = types.GenerateContentConfig(system_instruction=system, response_mime_type="application/json",
                                              response_schema=schema, temperature=temperature)
+        contents = [types.Content(role="user", parts=[*media, types.Part(text=prompt)])]
         try:
-            return self.ask_json([user_text(prompt)], config=config, parse=parse, retry_hint=retry_hint, what=what)
+            return self.ask_json(contents, config=config, parse=parse, retry_hint=retry_hint, what=what)
         except _Refused as refused:
             topic = topic if len(topic) <= 80 else topic[:77] + "..."
             raise UnsupportedPromptError(

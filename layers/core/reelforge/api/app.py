@@ -23,8 +23,10 @@ from reelforge.errors import (
     IngestError,
     InvalidMediaError,
     Missing,
+    PreconditionFailed,
     ProviderError,
     ReelforgeError,
+    TooLarge,
     TransientError,
     UnsupportedPromptError,
 )
@@ -33,11 +35,12 @@ from reelforge.projects import router as projects
 from reelforge.settings import get_settings
 from reelforge.store import NotFound
 from reelforge.studio import router as studio
+from reelforge.works import router as works
 
 # WIRING: every surface's routes. Importing a surface's router also registers its job
 # presenters, upload handlers and project fields (see jobs.presents, uploads.handles).
 ROUTERS = (routes_system.router, routes_auth.router, routes_jobs.router, projects.router,
-           clips.router, editor.router, narrate.router, studio.router)
+           clips.router, editor.router, narrate.router, studio.router, works.router)
 
 # Our named errors carry messages meant for the user; in a synchronous route they become
 # these statuses (the first matching class in this order wins) instead of a bare 500.
@@ -45,6 +48,8 @@ _ERROR_STATUS: tuple[tuple[type[ReelforgeError], int], ...] = (
     (BadRequest, 400),
     (Missing, 404),
     (Conflict, 409),
+    (PreconditionFailed, 412),
+    (TooLarge, 413),
     (InvalidMediaError, 422),
     (IngestError, 400),
     (UnsupportedPromptError, 400),

@@ -15,10 +15,11 @@ settings are compose's, so the pieces join losslessly.
 
 Movements, at strength 1 (`strength` scales every amplitude linearly; 0 is a still):
 `pan_left`/`pan_right` turn the camera, the picture sliding 20% of the frame's width the other
-way; `zoom_in`/`zoom_out` change the view by 25%; `truck` moves the camera right (the picture
-slides 16% left) while closing in by 8%; `orbit` swings the view along a half ellipse (18% of
-the width across, 8% of the height up and back) while closing in by 10%. Moves start and end
-at half speed, so a cut between two moving pieces does not jolt.
+way; `tilt_up`/`tilt_down` likewise by 20% of its height (tilting up, the picture slides
+down, as `media.analysis` reads it); `zoom_in`/`zoom_out` change the view by 25%; `truck` moves
+the camera right (the picture slides 16% left) while closing in by 8%; `orbit` swings the view
+along a half ellipse (18% of the width across, 8% of the height up and back) while closing in
+by 10%. Moves start and end at half speed, so a cut between two moving pieces does not jolt.
 """
 
 from __future__ import annotations
@@ -41,8 +42,10 @@ from reelforge.media.compose import FPS, GOP, _concat_input, _x264
 from reelforge.media.ffmpeg import ffmpeg_exe, run_ffmpeg
 from reelforge.media.render import default_fonts_dir, filter_path
 
-MOVEMENTS = ("static", "pan_left", "pan_right", "zoom_in", "zoom_out", "orbit", "truck")
+MOVEMENTS = ("static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out", "orbit",
+             "truck")
 PAN_TRAVEL = 0.20  # of the frame's width
+TILT_TRAVEL = 0.20  # of the frame's height
 ZOOM_RANGE = 0.25
 TRUCK_TRAVEL, TRUCK_ZOOM = 0.16, 0.08
 ORBIT_ACROSS, ORBIT_RISE, ORBIT_ZOOM = 0.18, 0.08, 0.10
@@ -65,7 +68,7 @@ def camera_path(movement: str, strength: float, frames: int, *,
     """The camera's window on each of `frames` frames.
 
     `room` is the zoom-1 window's share of the image's width and height: (1, 1) when the image
-    has the frame's shape, less on the side where it is longer. A pan uses that spare room
+    has the frame's shape, less on the side where it is longer. A pan or tilt uses that spare room
     before it zooms in to make some; every window stays inside the image."""
     _check(movement, strength, frames)
     frames, s = int(frames), float(strength)
@@ -85,6 +88,11 @@ def camera_path(movement: str, strength: float, frames: int, *,
             travel = PAN_TRAVEL * s * rw / zoom
             way = -1 if movement == "pan_left" else 1
             path.append(Viewport(0.5 + way * travel * (e - 0.5), 0.5, zoom))
+        elif movement in ("tilt_up", "tilt_down"):
+            zoom = max(1.0, rh * (1 + TILT_TRAVEL * s))
+            travel = TILT_TRAVEL * s * rh / zoom
+            way = -1 if movement == "tilt_up" else 1  # image y grows downwards
+            path.append(Viewport(0.5, 0.5 + way * travel * (e - 0.5), zoom))
         elif movement == "truck":
             start = max(1.0, rw * (1 + TRUCK_TRAVEL * s))
             travel = TRUCK_TRAVEL * s * rw / start  # the window only shrinks after: still inside

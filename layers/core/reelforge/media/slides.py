@@ -9,7 +9,8 @@ a cool accent, clean sans titles), `casual` (warm cream and coral, friendly shap
 `storytelling` (dark and cinematic, serif titles, a warm amber accent, a vignette). Text is
 measured and shaped with raqm (so Indic scripts join correctly), wrapped to its column and
 shrunk until it fits; nothing is drawn outside the 5 % safe margins. Images are offline and
-abstract (`procedural_image`): seeded by the keyword, so a slide renders the same every time.
+abstract (`procedural_image`, or `palette_image` in given colours): seeded by the keyword, so a
+slide renders the same every time.
 
 Everything smooth (gradients, glows, vignette, blur) is drawn at a quarter of the size and
 scaled up, and there are no per-pixel Python loops: a 1920x1080 slide takes well under 0.3 s.
@@ -23,7 +24,7 @@ import hashlib
 import math
 import random
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -631,6 +632,7 @@ _TONE_COLOURS = {
     "storytelling": (0.08, 0.50, (0.75, 0.10), (0.70, 0.42), (0.35, 1.00)),
 }
 _MOTIFS = ("rings", "waves", "halftone", "horizon", "orbits", "ridges", "stripes")
+MAX_PALETTE_DOTS = 6  # palette_image shows at most this many colours past its first three
 
 
 def procedural_image(keyword: str, size: tuple[int, int], tone: str = "formal") -> Image.Image:
@@ -671,6 +673,65 @@ def procedural_image(keyword: str, size: tuple[int, int], tone: str = "formal") 
         r = rng.uniform(0.012, 0.035) * mm
         _soft_dot(img, rng.uniform(0, w), rng.uniform(0, h), r, max(1.0, r * 0.2), light,
                   rng.randint(60, 120))
+    return img
+
+
+def palette_image(keyword: str, size: tuple[int, int], palette: Sequence[RGB]) -> Image.Image:
+    """An abstract composition in the given colours and only those (plus a faint tint of the
+    first for texture): the first fills the ground, the next two draw one large shape and a
+    band, any others a row of dots. The keyword seeds the layout, as in `procedural_image`."""
+    if not palette:
+        raise ValueError("palette_image needs at least one colour")
+    colours = [tuple(int(v) for v in c[:3]) for c in palette]
+    ground = colours[0]
+    # One colour: the shapes are its tints, toward white on a dark ground, toward black on a light one.
+    toward = (255, 255, 255) if relative_luminance(ground) < 0.4 else (0, 0, 0)
+    while len(colours) < 3:
+        colours.append(_lerp(ground, toward, 0.35 * len(colours)))
+    w, h = max(16, int(size[0])), max(16, int(size[1]))
+    digest = hashlib.sha256(" ".join(keyword.lower().split()).encode()).digest()
+    rng = random.Random(int.from_bytes(digest[:8], "big"))
+    img = Image.new("RGB", (w, h), ground)
+    m = min(w, h)
+    texture, step = _lerp(ground, toward, 0.12), max(6.0, 0.045 * m)
+
+    def dots(d: ImageDraw.ImageDraw, s: int) -> None:
+        r = step * 0.12 * s
+        for gy in np.arange(step / 2, h, step):
+            for gx in np.arange(step / 2, w, step):
+                d.ellipse((gx * s - r, gy * s - r, gx * s + r, gy * s + r), fill=255)
+    img.paste(texture, (0, 0), _aa((w, h), dots, 2))
+
+    layout = digest[8] % 3
+    big, band = colours[1], colours[2]
+    if layout == 0:  # a large disc off-centre, a ring around it
+        cx, cy, r = rng.uniform(0.55, 0.7) * w, rng.uniform(0.5, 0.65) * h, rng.uniform(0.3, 0.38) * m
+        ring = max(2.0, 0.04 * m)
+        img.paste(band, (0, 0), _aa((w, h), lambda d, s: d.ellipse(
+            ((cx - r - 2 * ring) * s, (cy - r - 2 * ring) * s, (cx + r + 2 * ring) * s, (cy + r + 2 * ring) * s),
+            outline=255, width=round(ring * s))))
+        img.paste(big, (0, 0), _aa((w, h), lambda d, s: d.ellipse(
+            ((cx - r) * s, (cy - r) * s, (cx + r) * s, (cy + r) * s), fill=255)))
+    elif layout == 1:  # a wide diagonal band and a narrow one beside it
+        rise, y0 = rng.uniform(0.25, 0.45) * h, rng.uniform(0.5, 0.6) * h
+        thick, thin = 0.22 * h, 0.05 * h
+
+        def strip(top: float, height: float) -> Callable[[ImageDraw.ImageDraw, int], None]:
+            return lambda d, s: d.polygon([(0, (top + rise / 2) * s), (w * s, (top - rise / 2) * s),
+                                           (w * s, (top - rise / 2 + height) * s),
+                                           (0, (top + rise / 2 + height) * s)], fill=255)
+        img.paste(big, (0, 0), _aa((w, h), strip(y0, thick)))
+        img.paste(band, (0, 0), _aa((w, h), strip(y0 + thick + 0.04 * h, thin)))
+    else:  # a lower block, and a square standing on its edge
+        top = rng.uniform(0.58, 0.68) * h
+        img.paste(big, (0, round(top), w, h))
+        side, left = 0.34 * m, rng.uniform(0.45, 0.6) * w
+        img.paste(band, (round(left), round(top - side * 0.6), round(left + side), round(top + side * 0.4)))
+    r = max(3.0, 0.025 * m)
+    for i, colour in enumerate(colours[3:MAX_PALETTE_DOTS + 3]):  # the rest: a row of swatches
+        cx, cy = 0.13 * w + r + i * 3 * r, 0.85 * h
+        img.paste(colour, (0, 0), _aa((w, h), lambda d, s, cx=cx, cy=cy: d.ellipse(
+            ((cx - r) * s, (cy - r) * s, (cx + r) * s, (cy + r) * s), fill=255)))
     return img
 
 
@@ -1150,11 +1211,16 @@ def _content(img: Image.Image, draw: ImageDraw.ImageDraw, frame: _Frame, design:
 
 
 def designed_card(prompt: str, size: tuple[int, int], tone: str = "formal", *,
-                  label: str = "Offline card (no AI image)") -> Image.Image:
+                  label: str = "Offline card (no AI image)",
+                  palette: Sequence[RGB] | None = None) -> Image.Image:
     """A stand-in picture for an image prompt: the procedural art the prompt seeds, with a
     small panel at the top left that says what it is and what the picture should show, so
-    nobody mistakes it for a generated image."""
-    card = procedural_image(prompt, size, tone).convert("RGBA")
+    nobody mistakes it for a generated image.
+
+    Given a `palette` (a style guide's colours), the art is `palette_image` and the prompt is
+    the card's headline, in the palette's colour that reads best on its ground."""
+    art = palette_image(prompt, size, palette) if palette else procedural_image(prompt, size, tone)
+    card = art.convert("RGBA")
     width, height = card.size
     unit = max(12, round(min(width, height) * 0.028))
     head = ImageFont.truetype(str(font_for("english", bold=True)), unit, layout_engine=_LAYOUT)
@@ -1162,10 +1228,7 @@ def designed_card(prompt: str, size: tuple[int, int], tone: str = "formal", *,
     # Inside the part every camera move keeps in frame (a full-strength zoom crops ~12 %).
     left, top, pad = round(width * 0.13), round(height * 0.13), round(unit * 0.6)
     box_width = round(width * 0.42)
-    wrapped = _wrap_words(prompt, body, box_width - 2 * pad)
-    lines = wrapped[:3]
-    if len(wrapped) > 3:
-        lines[-1] = lines[-1].rstrip(". ") + "…"
+    lines = [] if palette else _wrap_lines(prompt, body, box_width - 2 * pad, 3)
     line_h = round(unit * 1.15)
     box_height = 2 * pad + line_h + len(lines) * line_h
     overlay = Image.new("RGBA", card.size, (0, 0, 0, 0))
@@ -1174,7 +1237,34 @@ def designed_card(prompt: str, size: tuple[int, int], tone: str = "formal", *,
     draw.text((left + pad, top + pad), label, font=head, fill=(255, 214, 102, 255))
     for n, line in enumerate(lines):
         draw.text((left + pad, top + pad + line_h * (n + 1)), line, font=body, fill=(235, 238, 245, 255))
+    if palette:
+        ground = tuple(int(v) for v in palette[0][:3])
+        ink = _readable_on(ground, palette[1:])
+        px = round(unit * 2.2)
+        big = ImageFont.truetype(str(font_for("english", bold=True)), px, layout_engine=_LAYOUT)
+        y = top + box_height + unit
+        for n, line in enumerate(_wrap_lines(prompt, big, round(width * 0.74), 3)):
+            # outlined in the ground colour, so the line reads over the shapes too
+            draw.text((left, y + round(px * 1.15) * n), line, font=big, fill=(*ink, 255),
+                      stroke_width=max(1, px // 16), stroke_fill=(*ground, 255))
     return Image.alpha_composite(card, overlay).convert("RGB")
+
+
+def _readable_on(ground: RGB, colours: Sequence[RGB]) -> RGB:
+    """The colour with the most contrast on `ground`; white or black when none reaches 3:1."""
+    best = max(colours, key=lambda c: contrast_ratio(c, ground), default=None)
+    if best is not None and contrast_ratio(best, ground) >= 3.0:
+        return tuple(int(v) for v in best[:3])  # type: ignore[return-value]
+    return max(((255, 255, 255), (0, 0, 0)), key=lambda c: contrast_ratio(c, ground))
+
+
+def _wrap_lines(text: str, font: ImageFont.FreeTypeFont, width: int, most: int) -> list[str]:
+    """`text` wrapped to `width`, at most `most` lines, the last one ending in "…" if cut."""
+    wrapped = _wrap_words(text, font, width)
+    lines = wrapped[:most]
+    if len(wrapped) > most:
+        lines[-1] = lines[-1].rstrip(". ") + "…"
+    return lines
 
 
 def _wrap_words(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:

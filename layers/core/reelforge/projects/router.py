@@ -1,4 +1,5 @@
-"""Projects and uploads (seed 000's /api/project; the plural paths are aliases).
+"""Projects and uploads (seed 000's /api/project; AutoVio's /api/projects, the same records in
+AutoVio's shape, are in works/router.py).
 
 One resource behind every seed that names a project: surfaces add their own fields to the
 view through `service.adds_view_fields`.
@@ -47,18 +48,8 @@ def list_projects(p: Principal = Depends(require("projects:read"))) -> list[dict
     return _list(p)
 
 
-@router.get("/projects", include_in_schema=False)
-def list_projects_plural(p: Principal = Depends(require("projects:read"))) -> list[dict]:
-    return _list(p)
-
-
 @router.post("/project", status_code=201)
 def create_project(body: ProjectBody, p: Principal = Depends(require("projects:write"))) -> dict:
-    return _create(body, p)
-
-
-@router.post("/projects", status_code=201, include_in_schema=False)
-def create_project_plural(body: ProjectBody, p: Principal = Depends(require("projects:write"))) -> dict:
     return _create(body, p)
 
 
@@ -67,13 +58,7 @@ def get_project(project_id: str, p: Principal = Depends(require("projects:read")
     return _get(project_id, p)
 
 
-@router.get("/projects/{project_id}", include_in_schema=False)
-def get_project_plural(project_id: str, p: Principal = Depends(require("projects:read"))) -> dict:
-    return _get(project_id, p)
-
-
 @router.delete("/project/{project_id}", status_code=204)
-@router.delete("/projects/{project_id}", status_code=204, include_in_schema=False)
 def delete_project(project_id: str, p: Principal = Depends(require("projects:write"))) -> Response:
     service.delete(p.user_id, project_id)
     return Response(status_code=204)

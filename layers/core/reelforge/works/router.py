@@ -1,0 +1,502 @@
+"""AutoVio's routes (seed 001): projects and works with ETags, work media, the AI endpoints
+and the provider list. `P` = /api/projects/{project_id}, `W` = P/works/{work_id}.
+
+The AI routes whose original answer is synchronous (`/api/analyze`, `/api/scenario`,
+`/api/generate/image|video`, `W/scenario`) start a job and wait for it up to
+`WORKS_SYNC_WAIT_S` seconds (under API Gateway's 29 s): a job that ends in time answers in the
+original's shape; one that takes longer (a cloud video, a long reference) answers 202 with
+`{jobId, status, statusUrl, progressUrl}`, as does any request with `Prefer: respond-async`.
+Scene generation always answers 202.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from reelforge import auth, jobs
+from reelforge.api.deps import current_principal, require
+from reelforge.api.ranges import ByteSource, range_response
+from reelforge.api.streaming_form import StreamedForm, read_form
+from reelforge.api.urls import check_url
+from reelforge.auth import Principal
+from reelforge.blobs import Blobs, job_prefix
+from reelforge.errors import BadRequest, IngestError
+from reelforge.ingest import IngestPolicy, fetch_file
+from reelforge.media import sniff
+from reelforge.projects import service as projects
+from reelforge.settings import get_settings
+from reelforge.store import NotFound
+from reelforge.works import service, styleguide
+from reelforge.works.providers import catalog
+from reelforge.works.providers.choice import choose, choose_all
+from reelforge.works.schemas import (
+    DEFAULT_RESOLUTION,
+    MAX_PROMPT,
+    ImageRequest,
+    LandingRequest,
+    ProjectBody,
+    ProjectPut,
+    ScenarioRequest,
+    StyleGuideText,
+    VideoRequest,
+    WorkBody,
+    WorkPut,
+)
+
+router = APIRouter(prefix="/api", tags=["works"])
+P = "/projects/{project_id}"
+W = P + "/works/{work_id}"
+MODES = ("style_transfer", "content_remix")
+
+
+@contextlib.contextmanager
+def found(what: str) -> Iterator[None]:
+    """NotFound inside becomes the contract's 404 message (`Project not found`...)."""
+    try:
+        yield
+    except NotFound as exc:
+        raise HTTPException(404, f"{what} not found") from exc
+
+
+def _tagged(body: Any, etag: str, status: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers={"ETag": etag})
+
+
+# --- projects -----------------------------------------------------------------------------------
+
+def _project_out(item: dict[str, Any]) -> dict[str, Any]:
+    """AutoVio's Project, and what seed 000's routes show of the same record."""
+    return {**projects.public_project(item), **projects.view_fields(item), **service.project_view(item)}
+
+
+@router.get("/projects")
+def list_projects(p: Principal = Depends(require("projects:read"))) -> list[dict[str, Any]]:
+    return [_project_out(item) for item in service.list_projects(p.user_id)]
+
+
+@router.post("/projects", status_code=201)
+def create_project(body: ProjectBody, p: Principal = Depends(require("projects:write"))) -> JSONResponse:
+    if body.video_url:
+        check_url(body.video_url)
+    item = service.create_project(p.user_id, body)
+    out = _project_out(item)
+    if body.video_url:
+        job = projects.ingest_video_url(p.user_id, item)
+        if job is not None:
+            out["ingest_job_id"] = job["id"]
+    return _tagged(out, service.project_etag(item), 201)
+
+
+@router.get(P)
+def get_project(project_id: str, p: Principal = Depends(require("projects:read"))) -> JSONResponse:
+    with found("Project"):
+        item = projects.get(p.user_id, project_id)
+    return _tagged({**_project_out(item), "assets": [projects.public_asset(a) for a in projects.assets(project_id)]},
+                   service.project_etag(item))
+
+
+@router.put(P)
+def put_project(project_id: str, body: ProjectPut, p: Principal = Depends(require("projects:write")),
+                if_match: str | None = Header(default=None)) -> JSONResponse:
+    """The whole project (fields left out are cleared); `id` must be the path's. With
+    `If-Match`, a project changed since that ETag is 412, not overwritten."""
+    with found("Project"):
+        item = service.put_project(p.user_id, project_id, body, if_match)
+    return _tagged(_project_out(item), service.project_etag(item))
+
+
+@router.delete(P, status_code=204)
+def delete_project(project_id: str, p: Principal = Depends(require("projects:write")),
+                   if_match: str | None = Header(default=None)) -> Response:
+    with found("Project"):
+        item = projects.get(p.user_id, project_id)
+        service.check_if_match(if_match, service.project_etag(item))
+        projects.delete(p.user_id, project_id)
+    return Response(status_code=204)
+
+
+# --- works --------------------------------------------------------------------------------------
+
+def _work(principal: Principal, project_id: str, work_id: str) -> dict[str, Any]:
+    with found("Project"):
+        return service.get_work(principal.user_id, project_id, work_id)
+
+
+@router.get(P + "/works")
+def list_works(project_id: str, p: Principal = Depends(require("works:read"))) -> list[dict[str, Any]]:
+    with found("Project"):
+        items = service.list_works(p.user_id, project_id)
+    return [{"id": w["id"], "projectId": w["project_id"], "name": w["name"],
+             "createdAt": service.epoch_ms(w.get("created_at")), "updatedAt": service.epoch_ms(w.get("updated_at"))}
+            for w in items]
+
+
+@router.post(P + "/works", status_code=201)
+def create_work(project_id: str, body: WorkBody, p: Principal = Depends(require("works:write"))) -> JSONResponse:
+    with found("Project"):
+        work = service.create_work(p.user_id, project_id, body)
+    return _tagged(service.work_view(work, {}), service.work_etag(work), 201)
+
+
+@router.get(W)
+def get_work(project_id: str, work_id: str, p: Principal = Depends(require("works:read"))) -> JSONResponse:
+    """The WorkSnapshot; `generatedScenes` shows each scene's generation as it runs."""
+    work = _work(p, project_id, work_id)
+    return _tagged(service.work_view(work), service.work_etag(work))
+
+
+@router.put(W)
+def put_work(project_id: str, work_id: str, body: WorkPut, p: Principal = Depends(require("works:write")),
+             if_match: str | None = Header(default=None)) -> JSONResponse:
+    """The whole WorkSnapshot; `id` must be the path's. `generatedScenes` and
+    `hasReferenceVideo` are the server's and ignored. Scenes keep their media by `id` (a scene
+    sent without one is matched by its prompts). With `If-Match`, a stale write is 412."""
+    with found("Project"):
+        work = service.put_work(p.user_id, project_id, work_id, body, if_match)
+    return _tagged(service.work_view(work), service.work_etag(work))
+
+
+@router.delete(W, status_code=204)
+def delete_work(project_id: str, work_id: str, p: Principal = Depends(require("works:write")),
+                if_match: str | None = Header(default=None)) -> Response:
+    with found("Project"):
+        service.delete_work(p.user_id, project_id, work_id, if_match)
+    return Response(status_code=204)
+
+
+# --- work media ---------------------------------------------------------------------------------
+
+async def _form(request: Request, tmp: str, field: str, limit: int) -> StreamedForm:
+    form = await read_form(request, Path(tmp), file_field=field, max_file_bytes=limit)
+    if form.file is None:
+        raise HTTPException(400, f"No {field} file uploaded (multipart field `{field}`)")
+    if form.file.size == 0:
+        raise HTTPException(400, "The uploaded file is empty")
+    return form
+
+
+@router.post(W + "/media/reference")
+async def upload_reference(request: Request, project_id: str, work_id: str,
+                           p: Principal = Depends(require("works:write"))) -> dict[str, Any]:
+    """multipart `video` (MP4, QuickTime, AVI or WebM by its bytes, at most 500 MB), written to
+    disk as it arrives and then to S3, never held in memory."""
+    work = await run_in_threadpool(_work, p, project_id, work_id)
+    with tempfile.TemporaryDirectory(prefix="works-reference-") as tmp:
+        form = await _form(request, tmp, "video", service.MAX_REFERENCE_BYTES)
+        await run_in_threadpool(service.store_reference, work, form.file.path)
+    return {"ok": True, "url": f"{service.media_route(work)}/reference"}
+
+
+@router.post(W + "/media/reference/upload-url")
+def presign_reference(project_id: str, work_id: str, p: Principal = Depends(require("works:write"))) -> dict:
+    """For a reference too large for a request body (API Gateway takes 10 MB): PUT the file
+    to `upload_url`; it becomes the work's reference when it lands (checked by its bytes)."""
+    work = _work(p, project_id, work_id)
+    key = service.reference_upload_key(work)
+    return {"upload_url": Blobs().presign_put(key, "application/octet-stream"), "method": "PUT",
+            "headers": {"Content-Type": "application/octet-stream"},
+            "maxBytes": service.MAX_REFERENCE_BYTES}
+
+
+@router.post(W + "/media/scene/{scene_ref}/{kind}")
+async def upload_scene_media(request: Request, project_id: str, work_id: str, scene_ref: str, kind: str,
+                             p: Principal = Depends(require("works:write"))) -> dict[str, Any]:
+    """multipart `file`: the scene's image (PNG, JPEG, WebP) or video. `scene_ref` is the
+    scene's id or its 0-based index."""
+    if kind not in ("image", "video"):
+        raise HTTPException(404, "Not found")
+    work = await run_in_threadpool(_work, p, project_id, work_id)
+    limit = service.MAX_IMAGE_BYTES if kind == "image" else service.MAX_SCENE_VIDEO_BYTES
+    with tempfile.TemporaryDirectory(prefix="works-scene-") as tmp:
+        form = await _form(request, tmp, "file", limit)
+        state = await run_in_threadpool(service.store_scene_media, work, scene_ref, kind, form.file.path)
+    return {"ok": True, "url": f"{service.media_route(work)}/scene/{state['scene_id']}/{kind}"}
+
+
+@router.post(W + "/media/audio")
+async def upload_audio(request: Request, project_id: str, work_id: str,
+                       p: Principal = Depends(require("works:write"))) -> dict[str, Any]:
+    work = await run_in_threadpool(_work, p, project_id, work_id)
+    with tempfile.TemporaryDirectory(prefix="works-audio-") as tmp:
+        form = await _form(request, tmp, "audio", service.MAX_AUDIO_BYTES)
+        await run_in_threadpool(service.store_audio, work, form.file.path)
+    return {"ok": True, "audioUrl": f"{service.media_route(work)}/audio"}
+
+
+async def _serve(request: Request, project_id: str, work_id: str, what: str, ref: str | None,
+                 expires: str | None, sig: str | None) -> Response:
+    """A work's file, with Range. Authorised by a bearer token with works:read, or by a
+    signed link (an <img>/<video> element sends no header)."""
+    if sig and not request.headers.get("authorization"):
+        try:
+            owner = (await run_in_threadpool(projects.get_any, project_id))["owner"]
+        except NotFound:
+            raise HTTPException(404, "Project not found") from None
+        if not auth.verify_signed_path(owner, request.url.path, expires, sig):
+            raise HTTPException(404, "Not found")
+        principal = Principal(user_id=owner, email="", name="", scopes=frozenset({"works:read"}), via="link")
+    else:
+        principal = require("works:read")(current_principal(request))
+    work = await run_in_threadpool(_work, principal, project_id, work_id)
+    key, mime = await run_in_threadpool(service.media_object, work, what, ref)
+    store = Blobs()
+    if get_settings().video_delivery == "redirect":  # the cloud: S3 serves the bytes and ranges
+        return RedirectResponse(store.presign_get(key, content_type=mime), status_code=307)
+    head = await run_in_threadpool(store.head, key)
+    if head is None:
+        raise HTTPException(404, f"{what.capitalize()} not found")
+    source = ByteSource(size=int(head["ContentLength"]), etag=head["ETag"], last_modified=head.get("LastModified"),
+                        read=lambda start, end: store.read_range(key, start, end))
+    return range_response(request, source, media_type=mime, headers={"Content-Disposition": "inline"})
+
+
+@router.get(W + "/media/reference", response_model=None)
+async def get_reference(request: Request, project_id: str, work_id: str, expires: str | None = Query(default=None),
+                        sig: str | None = Query(default=None)) -> Response:
+    return await _serve(request, project_id, work_id, "reference", None, expires, sig)
+
+
+@router.get(W + "/media/audio", response_model=None)
+async def get_audio(request: Request, project_id: str, work_id: str, expires: str | None = Query(default=None),
+                    sig: str | None = Query(default=None)) -> Response:
+    return await _serve(request, project_id, work_id, "audio", None, expires, sig)
+
+
+@router.get(W + "/media/scene/{scene_ref}/{kind}", response_model=None)
+async def get_scene_media(request: Request, project_id: str, work_id: str, scene_ref: str, kind: str,
+                          expires: str | None = Query(default=None),
+                          sig: str | None = Query(default=None)) -> Response:
+    if kind not in ("image", "video"):
+        raise HTTPException(404, "Not found")
+    return await _serve(request, project_id, work_id, kind, scene_ref, expires, sig)
+
+
+# --- the work's AI steps ------------------------------------------------------------------------
+
+def _async_requested(request: Request) -> bool:
+    return "respond-async" in request.headers.get("prefer", "").lower()
+
+
+def _answer(request: Request, job: dict[str, Any], shape: Any) -> Any:
+    """The original's synchronous answer if the job ends in time, else 202 with the job."""
+    wait = 0 if _async_requested(request) else get_settings().works_sync_wait_s
+    job = service.wait_for(job, wait)
+    if job["status"] == jobs.FAILED:
+        raise HTTPException(502, job.get("error") or "the job failed")
+    if job["status"] != jobs.COMPLETED:
+        return JSONResponse(service.job_links(job), status_code=202)
+    return shape(job["result"] or {})
+
+
+@router.post(W + "/analyze")
+def analyze_work(request: Request, project_id: str, work_id: str, mode: str | None = Query(default=None),
+                 p: Principal = Depends(require("ai:analyze"))) -> Any:
+    """Analyze the work's uploaded reference video (the analysis is saved on the work)."""
+    work = _work(p, project_id, work_id)
+    if not work.get("referenceKey"):
+        raise HTTPException(400, "No reference video: POST it to W/media/reference first")
+    chosen = mode or work.get("mode") or "style_transfer"
+    if chosen not in MODES:
+        raise HTTPException(400, f"mode must be one of {', '.join(MODES)}")
+    job = service.start_task(p.user_id, "analyze", {
+        "reference_key": work["referenceKey"], "mode": chosen, "analyzer_prompt": work.get("analyzerPrompt")},
+        {"vision": choose("vision", request.headers)}, project_id=project_id, work_id=work_id)
+    return _answer(request, job, lambda r: r["analysis"])
+
+
+@router.post(W + "/scenario")
+def work_scenario(request: Request, project_id: str, work_id: str,
+                  p: Principal = Depends(require("ai:generate"))) -> Any:
+    """Write the work's scenario from its intent, analysis and the project's style guide;
+    saved on the work (every scene with a new id)."""
+    work = _work(p, project_id, work_id)
+    if any(s.get("status") in service.RUNNING_SCENE for s in service.scene_states(work).values()):
+        raise HTTPException(409, "scenes of this work are being generated; write the scenario when they finish")
+    job = service.start_task(p.user_id, "scenario", {"request": None}, {"llm": choose("llm", request.headers)},
+                             project_id=project_id, work_id=work_id)
+    return _answer(request, job, lambda r: {"scenes": r["scenes"]})
+
+
+def _scene_choices(request: Request) -> dict[str, Any]:
+    return choose_all(request.headers, ("image", "video"), context="work")
+
+
+@router.post(W + "/generate/scene/{scene_ref}", status_code=202)
+def generate_scene(request: Request, project_id: str, work_id: str, scene_ref: str,
+                   p: Principal = Depends(require("ai:generate"))) -> dict[str, Any]:
+    """Image, then image-to-video, for one scene (its id or 0-based index), as a job: the
+    scene goes pending -> generating_image -> image_ready -> generating_video -> done | error
+    (GET W shows it). The answer names the URLs its media will have."""
+    choices = _scene_choices(request)
+    with found("Project"):
+        job, work, claimed = service.start_scenes(p.user_id, project_id, work_id, [scene_ref], choices)
+    scene = claimed[0]
+    index = next(i for i, s in enumerate(work["scenes"]) if s["id"] == scene["id"])
+    return {**service.job_links(job), "sceneIndex": index, "sceneId": scene["id"], **service.scene_urls(work, scene)}
+
+
+@router.post(W + "/generate/scenes", status_code=202)
+def generate_scenes(request: Request, project_id: str, work_id: str,
+                    p: Principal = Depends(require("ai:generate"))) -> dict[str, Any]:
+    """Every scene not being generated already, as one job (a Map, `WORKS_CONCURRENCY` at once)."""
+    choices = _scene_choices(request)
+    with found("Project"):
+        job, work, claimed = service.start_scenes(p.user_id, project_id, work_id, None, choices)
+    order = {s["id"]: i for i, s in enumerate(work["scenes"])}
+    return {**service.job_links(job), "scenes": [{"sceneIndex": order[s["id"]], "sceneId": s["id"],
+                                                  **service.scene_urls(work, s)} for s in claimed]}
+
+
+# --- the standalone AI endpoints ----------------------------------------------------------------
+
+@router.post("/analyze")
+async def analyze(request: Request, p: Principal = Depends(require("ai:analyze"))) -> Any:
+    """multipart `video` (MP4, QuickTime, AVI or WebM by its bytes, at most 100 MB), `mode`
+    (style_transfer | content_remix), `analyzerPrompt?` -> AnalysisResult."""
+    choice = choose("vision", request.headers)
+    job_id = service.new_job_id()
+    with tempfile.TemporaryDirectory(prefix="works-analyze-") as tmp:
+        form = await read_form(request, Path(tmp), file_field="video", max_file_bytes=service.MAX_ANALYZE_BYTES)
+        if form.file is None:
+            raise HTTPException(400, "No video file uploaded")
+        with form.file.path.open("rb") as f:
+            kind = sniff.video_type(f.read(sniff.HEAD_BYTES))
+        if kind is None:
+            raise HTTPException(400, "Unsupported file type: upload an MP4, QuickTime, AVI or WebM video")
+        mode = (form.fields.get("mode") or "").strip() or "style_transfer"
+        if mode not in MODES:
+            raise HTTPException(400, f"mode must be one of {', '.join(MODES)}")
+        prompt = (form.fields.get("analyzerPrompt") or "").strip()[:MAX_PROMPT] or None
+        key = f"{job_prefix(job_id)}reference.{kind[0]}"
+        await run_in_threadpool(Blobs().put_file, key, form.file.path, kind[1])
+    job = await run_in_threadpool(service.start_task, p.user_id, "analyze",
+                                  {"reference_key": key, "mode": mode, "analyzer_prompt": prompt},
+                                  {"vision": choice}, job_id=job_id)
+    return await run_in_threadpool(_answer, request, job, lambda r: r["analysis"])
+
+
+@router.post("/scenario")
+def scenario(request: Request, body: ScenarioRequest, p: Principal = Depends(require("ai:generate"))) -> Any:
+    """{analysis?, intent, systemPrompt?, knowledge?, styleGuide?} -> {scenes} (0-based scene_index)."""
+    job = service.start_task(p.user_id, "scenario", {"request": body.model_dump(exclude_none=True)},
+                             {"llm": choose("llm", request.headers)})
+    return _answer(request, job, lambda r: {"scenes": r["scenes"]})
+
+
+def _presigned(result: dict[str, Any]) -> str:
+    return Blobs().presign_get(result["key"], content_type=result.get("mime_type"))
+
+
+@router.post("/generate/image")
+def generate_image(request: Request, body: ImageRequest, p: Principal = Depends(require("ai:generate"))) -> Any:
+    """-> {imageUrl}: a presigned URL of the stored picture (the original's data URL could pass
+    API Gateway's 6 MB response limit)."""
+    job = service.start_task(p.user_id, "image", {"image": {
+        "prompt": body.prompt, "negative_prompt": body.negative_prompt, "instruction": body.image_instruction,
+        "style_guide": body.styleGuide.model_dump(exclude_none=True) if body.styleGuide else None,
+        "size": (body.resolution or DEFAULT_RESOLUTION).model_dump()}},
+        {"image": choose("image", request.headers)}, job_id=service.new_job_id())
+    return _answer(request, job, lambda r: {"imageUrl": _presigned(r), **({"note": r["note"]} if r.get("note") else {})})
+
+
+def _image_bytes(principal: Principal, url: str) -> bytes:
+    """The first frame named by `image_url`: a data URL, this API's own scene-image URL
+    (the caller's work), or an https URL fetched through the SSRF-safe ingest."""
+    if url.startswith("data:"):
+        header, _, data = url.partition(",")
+        if ";base64" not in header:
+            raise BadRequest("image_url: a data URL must be base64")
+        try:
+            raw = base64.b64decode(data, validate=True)
+        except ValueError:
+            raise BadRequest("image_url: the data URL is not valid base64") from None
+    else:
+        path = urlsplit(url).path if url.startswith(("http://", "https://")) else url
+        parts = path.strip("/").split("/")
+        own = len(parts) == 9 and parts[:2] == ["api", "projects"] and parts[3] == "works" and parts[5:7] == [
+            "media", "scene"] and parts[8] == "image"
+        bucket_key = _bucket_key(url)
+        if own and (not url.startswith(("http://", "https://")) or path.startswith("/api/projects/")):
+            with found("Project"):
+                work = service.get_work(principal.user_id, parts[2], parts[4])
+            key, _mime = service.media_object(work, "image", parts[7])
+            raw = Blobs().get_bytes(key)
+        elif bucket_key is not None:  # a presigned URL this API handed out (the bucket may be private to us)
+            if not service.owns_object(principal.user_id, bucket_key):
+                raise BadRequest("image_url names a stored object that is not yours")
+            raw = Blobs().get_bytes(bucket_key)
+        else:
+            s = get_settings()
+            policy = IngestPolicy(max_bytes=service.MAX_IMAGE_BYTES, allow_hosts=frozenset(s.ingest_allow_host_list))
+            with tempfile.TemporaryDirectory(prefix="works-image-") as tmp:
+                try:
+                    raw = fetch_file(url, Path(tmp), policy).path.read_bytes()
+                except IngestError as exc:
+                    raise BadRequest(f"image_url could not be fetched: {exc}") from None
+    if sniff.image_type(raw[:16]) is None:
+        raise BadRequest("image_url is not a PNG, JPEG or WebP image")
+    return raw
+
+
+def _bucket_key(url: str) -> str | None:
+    """The key of an object in our bucket that `url` (a presigned GET) names, else None."""
+    ours = urlsplit(Blobs().presign_get("probe"))
+    theirs = urlsplit(url)
+    if (theirs.scheme, theirs.netloc) != (ours.scheme, ours.netloc):
+        return None
+    bucket_path = ours.path.rsplit("/probe", 1)[0]  # "" (virtual-hosted) or "/<bucket>" (path style)
+    if not theirs.path.startswith(bucket_path + "/"):
+        return None
+    return unquote(theirs.path[len(bucket_path) + 1:]) or None
+
+
+@router.post("/generate/video")
+def generate_video(request: Request, body: VideoRequest, p: Principal = Depends(require("ai:generate"))) -> Any:
+    """{image_url, prompt, duration} -> {videoUrl} (a presigned URL), or 202 with the job while
+    a provider's operation runs."""
+    choice = choose("video", request.headers)
+    image = _image_bytes(p, body.image_url)
+    job_id = service.new_job_id()
+    key = f"{job_prefix(job_id)}first-frame.{sniff.image_type(image[:16])[0]}"  # type: ignore[index]
+    Blobs().put_bytes(key, image, sniff.image_type(image[:16])[1])  # type: ignore[index]
+    job = service.start_task(p.user_id, "video", {"scenes": [{"scene_id": None}], "total": 1, "video": {
+        "image_key": key, "prompt": body.prompt, "duration": body.duration, "instruction": body.video_instruction,
+        "style_guide": body.styleGuide.model_dump(exclude_none=True) if body.styleGuide else None,
+        "size": (body.resolution or DEFAULT_RESOLUTION).model_dump(), "camera_movement": body.camera_movement}},
+        {"video": choice}, job_id=job_id)
+    return _answer(request, job, lambda r: {"videoUrl": _presigned(r)})
+
+
+@router.post("/style-guide/extract")
+def extract_style_guide(request: Request, body: StyleGuideText,
+                        p: Principal = Depends(require("ai:generate"))) -> dict[str, Any]:
+    if not body.text.strip():
+        raise HTTPException(400, "text is required")
+    guide = styleguide.from_text(body.text, choose("llm", request.headers))
+    return {"styleGuide": guide}
+
+
+@router.post("/style-guide/extract-from-landing")
+def extract_from_landing(request: Request, body: LandingRequest,
+                         p: Principal = Depends(require("ai:generate"))) -> dict[str, Any]:
+    """The page is fetched through the SSRF-safe ingest (public addresses only, every redirect
+    checked, 2 MB at most) and read with an HTML parser."""
+    choice = choose("llm", request.headers)
+    return styleguide.from_landing(body.url, choice, include_product_info=body.includeProductInfo, mode=body.mode)
+
+
+@router.get("/providers")
+def providers() -> list[dict[str, Any]]:
+    """Every provider by category (vision, llm, image, video) with its models, and whether
+    it is usable here without a key in the request. No authentication."""
+    return catalog.listing()

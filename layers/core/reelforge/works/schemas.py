@@ -1,0 +1,258 @@
+"""AutoVio's bodies and data models (seed 001, CONTRACTS.md section 3), field names as the
+contract spells them: camelCase for projects and works, snake_case for what the AI steps
+exchange (AnalysisResult, UserIntent, ScenarioScene). Unknown keys are ignored (the original's
+zod objects strip them); a form client's "" for an optional field means absent.
+
+Ours, beside the contract's: every scenario scene carries a stable `id` (media are keyed by
+it, so reordering scenes keeps each one's image and video) and may carry `camera_movement`;
+an AnalysisResult may carry `notes` (what was measured, and how).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from reelforge.fields import BlankIsAbsent, name_field
+
+Mode = Literal["style_transfer", "content_remix"]
+ProjectType = Literal["blank", "saas", "news", "social", "ecommerce", "educational"]
+Tempo = Literal["slow", "medium", "fast"]
+SceneStatus = Literal["pending", "generating_image", "image_ready", "generating_video", "done", "error"]
+AssetUsage = Literal["reference", "direct"]
+# What the local video provider renders; the analysis names the same movements with spaces.
+CAMERA_MOVEMENTS = ("static", "pan left", "pan right", "tilt up", "tilt down", "zoom in", "zoom out")
+Camera = Literal[CAMERA_MOVEMENTS]  # type: ignore[valid-type]
+
+SceneId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+Seconds = Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)]
+MAX_SCENES = 60
+MAX_PROMPT = 4000
+MAX_TEXT = 20_000  # a project's systemPrompt or knowledge, a style-guide source text
+MAX_LIST = 30
+Short = Annotated[str, StringConstraints(max_length=500)]
+Prompt = Annotated[str, StringConstraints(max_length=MAX_PROMPT)]
+LongText = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+HexOrName = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+def _optional(kind: Any) -> Any:
+    return Annotated[kind | None, BlankIsAbsent]
+
+
+class Model(BaseModel):
+    """Unknown keys are ignored; a null or "" optional field is absent."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _absent_blanks(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        out = {}
+        for key, value in data.items():
+            info = cls.model_fields.get(key)
+            if info is not None and not info.is_required() and (
+                    value is None or (isinstance(value, str) and not value.strip())):
+                continue
+            out[key] = value
+        return out
+
+
+class Resolution(Model):
+    width: int = Field(ge=64, le=4096, strict=True)
+    height: int = Field(ge=64, le=4096, strict=True)
+
+    @model_validator(mode="after")
+    def _even(self) -> Resolution:
+        if self.width % 2 or self.height % 2:
+            raise ValueError("width and height must be even numbers (video frames are YUV 4:2:0)")
+        return self
+
+
+DEFAULT_RESOLUTION = Resolution(width=1080, height=1920)
+
+
+class StyleGuide(Model):
+    tone: _optional(Short) = None
+    color_palette: Annotated[list[HexOrName], Field(max_length=MAX_LIST)] | None = None
+    tempo: _optional(Short) = None
+    camera_style: _optional(Short) = None
+    brand_voice: _optional(Short) = None
+    must_include: Annotated[list[Short], Field(max_length=MAX_LIST)] | None = None
+    must_avoid: Annotated[list[Short], Field(max_length=MAX_LIST)] | None = None
+
+
+class AnalysisScene(Model):
+    index: int = Field(ge=0, le=10_000)
+    duration_seconds: Seconds
+    description: Annotated[str, StringConstraints(max_length=MAX_PROMPT)] = ""
+    transition: Short = "cut"
+    text_overlay: _optional(Short) = None
+    camera_movement: _optional(Short) = None
+
+
+class AnalysisResult(Model):
+    scene_count: int = Field(ge=0, le=10_000)
+    overall_tone: Annotated[str, StringConstraints(max_length=MAX_PROMPT)] = ""
+    color_palette: Annotated[list[HexOrName], Field(max_length=MAX_LIST)] = []
+    tempo: Short = "medium"
+    has_text_overlay: bool = False
+    scenes: Annotated[list[AnalysisScene], Field(max_length=1000)] = []
+    notes: Annotated[list[Annotated[str, StringConstraints(max_length=MAX_PROMPT)]], Field(max_length=40)] | None = None
+
+
+class UserIntent(Model):
+    mode: Mode = "style_transfer"
+    product_name: _optional(Short) = None
+    product_description: _optional(LongText) = None
+    target_audience: _optional(Short) = None
+    language: _optional(Annotated[str, StringConstraints(max_length=40)]) = None
+    video_duration: _optional(Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)]) = None
+    scene_count: _optional(Annotated[int, Field(ge=1, le=MAX_SCENES, strict=True)]) = None
+
+
+class ScenarioScene(Model):
+    scene_index: int = Field(default=0, ge=0, le=10_000)
+    duration_seconds: Seconds = 5.0
+    image_prompt: Prompt = ""
+    negative_prompt: Prompt = ""
+    video_prompt: Prompt = ""
+    text_overlay: _optional(Short) = None
+    transition: Short = "cut"
+    id: _optional(SceneId) = None
+    camera_movement: _optional(Camera) = None
+
+
+class GeneratedScene(BaseModel):
+    """One scene's generation as the contract shows it (GeneratedSceneSnapshot), plus its id."""
+
+    sceneIndex: int
+    sceneId: str
+    status: SceneStatus = "pending"
+    imageUrl: str | None = None
+    videoUrl: str | None = None
+    error: str | None = None
+    jobId: str | None = None
+
+
+# --- request bodies --------------------------------------------------------------------------
+
+ProjectName = name_field(200)
+
+
+class ProjectBody(Model):
+    """POST /api/projects: AutoVio's fields, plus seed 000's (`description`, `video_url`),
+    since the plural path is the same resource as seed 000's /api/project."""
+
+    name: Annotated[ProjectName, BlankIsAbsent] = "Untitled project"
+    projectType: _optional(ProjectType) = None
+    systemPrompt: LongText = ""
+    knowledge: LongText = ""
+    analyzerPrompt: _optional(LongText) = None
+    imageSystemPrompt: _optional(LongText) = None
+    videoSystemPrompt: _optional(LongText) = None
+    styleGuide: StyleGuide | None = None
+    description: Annotated[str, StringConstraints(max_length=5000)] = ""
+    video_url: _optional(Annotated[str, StringConstraints(max_length=2048)]) = None
+
+
+class ProjectPut(ProjectBody):
+    """PUT /api/projects/:id: the whole project; `id` must be the path's."""
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+WORK_FIELDS = ("name", "mode", "productName", "productDescription", "targetAudience", "language",
+               "videoDuration", "sceneCount", "resolution")
+
+
+class WorkBody(Model):
+    """POST P/works."""
+
+    name: Annotated[name_field(200), BlankIsAbsent] = "Untitled work"
+    mode: Mode = "style_transfer"
+    productName: Short = ""
+    productDescription: LongText = ""
+    targetAudience: Short = ""
+    language: Annotated[str, StringConstraints(max_length=40)] = "en"
+    videoDuration: _optional(Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)]) = None
+    sceneCount: _optional(Annotated[int, Field(ge=1, le=MAX_SCENES, strict=True)]) = None
+    resolution: Resolution | None = None
+
+
+class WorkPut(WorkBody):
+    """PUT W: the whole WorkSnapshot. Server-kept fields (timestamps, `hasReferenceVideo`,
+    `generatedScenes`, which the generation jobs own) are read-only and ignored."""
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    projectId: _optional(Annotated[str, StringConstraints(max_length=128)]) = None
+    systemPrompt: LongText = ""
+    analyzerPrompt: _optional(LongText) = None
+    imageSystemPrompt: _optional(LongText) = None
+    videoSystemPrompt: _optional(LongText) = None
+    currentStep: int = Field(default=0, ge=0, le=4, strict=True)
+    analysis: AnalysisResult | None = None
+    scenes: Annotated[list[ScenarioScene], Field(max_length=MAX_SCENES)] = []
+    editorState: dict[str, Any] | None = None
+    selectedAssetIds: Annotated[list[SceneId], Field(max_length=200)] | None = None
+    assetUsageMode: _optional(AssetUsage) = None
+
+
+class ScenarioRequest(Model):
+    """POST /api/scenario."""
+
+    analysis: AnalysisResult | None = None
+    intent: UserIntent
+    systemPrompt: _optional(LongText) = None
+    knowledge: _optional(LongText) = None
+    styleGuide: StyleGuide | None = None
+
+
+class ImageRequest(Model):
+    """POST /api/generate/image."""
+
+    prompt: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PROMPT)]
+    negative_prompt: Prompt = ""
+    image_instruction: _optional(LongText) = None
+    styleGuide: StyleGuide | None = None
+    resolution: Resolution | None = None
+
+
+class VideoRequest(Model):
+    """POST /api/generate/video. `image_url`: a data URL, this API's own media URL or an
+    https URL (fetched through the SSRF-safe ingest)."""
+
+    image_url: Annotated[str, StringConstraints(min_length=1, max_length=16 * 2**20)]
+    prompt: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PROMPT)]
+    duration: Annotated[float, Field(gt=0, le=60, allow_inf_nan=False)] = 5
+    video_instruction: _optional(LongText) = None
+    styleGuide: StyleGuide | None = None
+    resolution: Resolution | None = None
+    camera_movement: _optional(Camera) = None
+
+
+class StyleGuideText(Model):
+    text: Annotated[str, StringConstraints(max_length=100_000)] = ""
+
+
+class LandingRequest(Model):
+    url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
+    includeProductInfo: bool = False
+    mode: Literal["landing", "feature"] = "landing"
+
+
+class ScenePrompt(BaseModel):
+    """What generating one scene needs, as a step receives it."""
+
+    scene_id: str
+    scene_index: int
+    image_prompt: str
+    negative_prompt: str = ""
+    video_prompt: str
+    duration_seconds: float
+    camera_movement: str | None = None
+    text_overlay: str | None = None
+
