@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 SAMPLE := examples/sample.mp4
 OUT := out/sample
 
-.PHONY: setup demo test test-fast lint serve bench bench-generate bench-studio sample
+.PHONY: setup demo test test-fast lint serve bench bench-generate bench-studio bench-timeline sample
 
 setup:
 	@./scripts/setup.sh
@@ -35,6 +35,9 @@ bench-generate: setup
 
 bench-studio: setup
 	$(BIN)/python bench/studio.py
+
+bench-timeline: setup
+	$(BIN)/python bench/timeline.py
 
 sample: setup
 	$(BIN)/python examples/make_sample.py

@@ -15,11 +15,13 @@ import av
 import httpx
 import numpy as np
 import pytest
+from fakes.fake_runway import FakeRunway, TaskScript
 from PIL import Image
 from stored import assert_never_stored
 
 from reelforge.media.analysis import frame_motion
 from reelforge.media.ffmpeg import ffmpeg_exe
+from reelforge.settings import get_settings
 
 pytestmark = pytest.mark.e2e
 
@@ -246,6 +248,43 @@ def test_the_standalone_ai_routes_answer_in_the_originals_shapes(work: dict) -> 
     assert client.post("/api/style-guide/extract", json={"text": ""}).json()["detail"] == "text is required"
 
 
+LANDING = b"""<!doctype html><html><head><title>Tidewater</title>
+<meta name="description" content="Know the tide before you sail."><meta name="theme-color" content="#0b3d91">
+<style>.cta{background:#ff6600;font-family:Inter,sans-serif}</style></head>
+<body><h1>Sail with the tide</h1><p>Live tide tables for 4,000 harbours.</p></body></html>"""
+
+
+def test_a_style_guide_is_read_from_a_landing_page(work: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    import http.server
+    import threading
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(LANDING)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        refused = work["client"].post("/api/style-guide/extract-from-landing", json={"url": url})
+        assert refused.status_code == 400 and "could not be fetched" in refused.json()["detail"]  # loopback
+        monkeypatch.setattr(get_settings(), "ingest_allow_hosts", "127.0.0.1")
+        found = work["client"].post("/api/style-guide/extract-from-landing",
+                                    json={"url": url, "includeProductInfo": True})
+    finally:
+        server.shutdown()
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert {"#0b3d91", "#ff6600"} <= set(body["styleGuide"]["color_palette"])
+    assert body["productInfo"]["name"].startswith("Tidewater")
+
+
 def test_provider_headers_are_checked_and_keys_never_stored(work: dict) -> None:
     client = work["client"]
     unknown = client.post("/api/scenario", headers={"x-llm-provider": "skynet"}, json={"intent": {}})
@@ -269,6 +308,62 @@ def test_provider_headers_are_checked_and_keys_never_stored(work: dict) -> None:
     assert {("local", "video"), ("gemini", "video"), ("runway", "video"), ("dalle", "image"),
             ("claude", "llm"), ("openai", "vision")} <= roles
     assert all(p["usable"] for p in providers if p["id"] == "local")
+
+
+def test_a_runway_video_is_polled_by_the_state_machines_wait_loop(work: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real runwayml SDK against our fake on loopback: the task runs for several polls, each
+    one a Wait state and one short step, then the video is fetched and stored."""
+    client = work["client"]
+    clip = work["reference"].read_bytes()
+    with FakeRunway() as fake:
+        fake.script_task(TaskScript(pending=1, running=3, video=clip))
+        settings = get_settings()
+        monkeypatch.setattr(settings, "runway_base_url", fake.base_url)
+        monkeypatch.setattr(settings, "works_poll_interval_s", 1)
+        monkeypatch.setattr(settings, "ingest_allow_hosts", "127.0.0.1")  # the fake's video URL
+        image = client.post("/api/generate/image", json={"prompt": "a harbour", "resolution": {
+            "width": 1280, "height": 720}}).json()["imageUrl"]
+        queued = client.post("/api/generate/video", json={"image_url": image, "prompt": "pan right", "duration": 5},
+                             headers={"x-video-provider": "runway", "x-api-key": fake.api_key,
+                                      "Prefer": "respond-async"})
+        assert queued.status_code == 202, queued.text
+        job = _wait(client, queued.json()["jobId"])
+        assert job["status"] == "completed", job
+        polls = [r for r in fake.requests if r.method == "GET" and r.path.startswith("/v1/tasks/")]
+        created = [r for r in fake.requests if r.path == "/v1/image_to_video"]
+    assert len(created) == 1 and len(polls) == 5  # PENDING, RUNNING x3, SUCCEEDED
+    assert created[0].body["model"] == "gen4_turbo" and created[0].body["duration"] == 5
+    assert httpx.get(job["url"]).content == clip
+    assert_never_stored(fake.api_key, ("-works",))
+
+
+def test_an_autovio_token_follows_its_async_jobs_and_needs_works_read_for_work_media(work: dict) -> None:
+    stack, owner = work["stack"], work["client"]
+    scopes = ["projects:read", "projects:write", "works:read", "works:write", "ai:analyze", "ai:generate"]
+    token = owner.post("/api/tokens", json={"name": "autovio", "scopes": scopes, "expiresInDays": ""})
+    assert token.status_code == 201, token.text  # "" is absent, as for every optional field
+    client = stack.client(token.json()["token"])
+    with work["reference"].open("rb") as f:
+        queued = client.post("/api/analyze", files={"video": ("r.mp4", f, "video/mp4")},
+                             headers={"Prefer": "respond-async"})
+    assert queued.status_code == 202, queued.text
+    job = _wait(client, queued.json()["jobId"])  # no jobs:read in AutoVio's scopes
+    assert job["status"] == "completed" and job["result"]["scene_count"] == 3
+    generator = stack.client(owner.post("/api/tokens", json={"name": "gen", "scopes": ["ai:generate"]}).json()["token"])
+    image_path = f"{work['base']}/media/scene/0/image"
+    denied = generator.post("/api/generate/video", json={"image_url": image_path, "prompt": "x", "duration": 1})
+    assert denied.status_code == 403 and "works:read" in denied.json()["detail"]
+
+
+def test_broken_uploads_and_bad_scene_refs_are_4xx(work: dict) -> None:
+    client, base = work["client"], work["base"]
+    truncated = work["reference"].read_bytes()[:3000]
+    refused = client.post(f"{base}/media/reference", files={"video": ("r.mp4", truncated, "video/mp4")})
+    assert refused.status_code == 400 and "cannot be read" in refused.json()["detail"]
+    assert client.get(f"{base}/media/reference").content == work["reference"].read_bytes()  # the old one stays
+    assert client.post(f"{base}/generate/scene/-1").status_code == 400
+    unknown = client.post(f"{base}/generate/scenes", headers={"x-model-id": "foo"})
+    assert unknown.status_code == 400 and "local-card" in unknown.json()["detail"]
 
 
 def test_deleting_the_project_takes_its_works_and_media(work: dict, generated: dict) -> None:

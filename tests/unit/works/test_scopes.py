@@ -88,6 +88,16 @@ def test_a_token_without_the_routes_scope_is_403(client: TestClient, method: str
     assert with_scope.status_code != 403, (method, path, with_scope.text)
 
 
+def test_the_openapi_document_lists_every_works_route(client: TestClient) -> None:
+    paths = client.get("/api/openapi.json").json()["paths"]
+    for method, path, _scope in TABLE:
+        assert method.lower() in paths.get(_template(path), {}), (method, path)
+    for path in ("/api/tokens", "/api/auth/refresh", "/api/providers"):
+        assert path in paths
+    assert "202" in paths["/api/generate/video"]["post"]["responses"]
+    assert client.get("/api-docs", follow_redirects=False).headers["location"] == "/api/docs"
+
+
 def test_providers_need_no_token(client: TestClient) -> None:
     assert client.get("/api/providers").status_code == 200
 

@@ -10,7 +10,7 @@ from reelforge.errors import BadRequest, PreconditionFailed
 from reelforge.media import sniff
 from reelforge.projects import service as projects
 from reelforge.works import service
-from reelforge.works.providers.choice import choose
+from reelforge.works.providers.choice import choose, choose_all
 from reelforge.works.schemas import ScenarioScene, WorkBody
 from reelforge.works.styleguide import parse_page
 
@@ -42,6 +42,9 @@ class TestProviderChoice:
             choose("video", {"x-video-provider": "runway", "x-api-key": "k", "x-video-model-id": "gen9"})
         with pytest.raises(BadRequest, match="API key required"):
             choose("llm", {"x-llm-provider": "claude"})
+        with pytest.raises(BadRequest, match="unknown model 'foo'"):
+            choose_all({"x-model-id": "foo"}, ("image", "video"), context="work")
+        assert choose_all({"x-model-id": "local-card"}, ("image", "video"), context="work")["image"].model == "local-card"
 
     def test_a_shared_model_id_counts_for_image_in_a_work_only_when_it_is_an_image_model(self) -> None:
         headers = {"x-api-key": "k", "x-image-provider": "gemini", "x-model-id": "gemini-2.5-pro"}
@@ -90,6 +93,21 @@ class TestWorks:
         with pytest.raises(PreconditionFailed):
             service.check_if_match('"b"', '"a"')
 
+    def test_one_job_holds_a_scene_until_it_lets_go_or_ends(self) -> None:
+        from reelforge import jobs
+
+        work = self._work()
+        first = jobs.create("alice", "works", job_id="job-1")
+        service.claim_scene(work, "s1", first["id"])
+        with pytest.raises(service.Conflict):
+            service.claim_scene(work, "s1", "job-2")  # job-1 is queued: it holds the scene
+        service.release_scene(work, "s1", "job-1", {"status": service.DONE})
+        service.claim_scene(work, "s1", "job-2")  # let go: free again
+        jobs.fail("job-2", "its execution never started")
+        service.claim_scene(work, "s1", "job-3")  # its holder ended without letting go: taken over
+        service.release_scene(work, "s1", "job-2", {"status": service.ERROR})  # too late: not its scene now
+        assert service.scene_states(work)["s1"]["busy"] == "job-3"
+
     def test_scene_references_are_ids_or_indexes(self) -> None:
         work = self._work()
         work = service.write_work(work, {"scenes": service.with_scene_ids(work, [_scene("a"), _scene("b")])})
@@ -98,6 +116,8 @@ class TestWorks:
         assert service.find_scene(work, second["id"])[0] == 1
         with pytest.raises(service.Missing, match="scenario not generated"):
             service.find_scene(work, "7")
+        with pytest.raises(BadRequest, match="Invalid scene index"):
+            service.find_scene(work, "-1")
 
 
 def test_files_are_told_apart_by_their_bytes() -> None:

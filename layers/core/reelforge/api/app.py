@@ -88,7 +88,10 @@ def create_app() -> FastAPI:
     app = FastAPI(
         title="reelforge",
         version=__version__,
-        description="Serverless AI video backend: clips, editor, narrated videos, scripts.",
+        description="Serverless AI video backend: clips, editor, narrated videos, scripts and AutoVio "
+                    "works. Long work runs as jobs (GET /api/job/{id}, SSE /api/progress/{id}); AutoVio's "
+                    "synchronous AI routes answer in the original's shape when their job ends within "
+                    "WORKS_SYNC_WAIT_S seconds, else 202 with the job (always with `Prefer: respond-async`).",
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",

@@ -33,6 +33,17 @@ def require(*scopes: str) -> Callable[..., Principal]:
     return dependency
 
 
+def require_any(*scopes: str) -> Callable[..., Principal]:
+    """A dependency that authenticates and checks that the caller holds one of `scopes`."""
+
+    def dependency(principal: Principal = Depends(current_principal)) -> Principal:
+        if not principal.scopes & set(scopes):
+            raise HTTPException(403, f"Insufficient permissions: requires one of {', '.join(scopes)}")
+        return principal
+
+    return dependency
+
+
 def provider_key(value: str | None, header: str) -> str | None:
     """An AI provider key from a request header: stripped, None when absent or blank.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response
 from pydantic import BaseModel, EmailStr, Field, StrictInt, field_validator
@@ -10,7 +10,7 @@ from pydantic import BaseModel, EmailStr, Field, StrictInt, field_validator
 from reelforge import auth
 from reelforge.api.deps import current_principal
 from reelforge.auth import Principal
-from reelforge.fields import name_field
+from reelforge.fields import BlankIsAbsent, name_field
 from reelforge.store import Keys, NotFound, Table
 
 router = APIRouter(prefix="/api", tags=["auth"])
@@ -37,7 +37,7 @@ class RefreshBody(BaseModel):
 class TokenBody(BaseModel):
     name: Name
     scopes: list[str] = Field(min_length=1)
-    expiresInDays: StrictInt | None = Field(default=None, gt=0, le=3650)
+    expiresInDays: Annotated[StrictInt | None, BlankIsAbsent] = Field(default=None, gt=0, le=3650)
 
     @field_validator("scopes")
     @classmethod

@@ -15,11 +15,14 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 
 from reelforge import jobs
-from reelforge.api.deps import require
+from reelforge.api.deps import require, require_any
 from reelforge.auth import Principal
 from reelforge.store import NotFound
 
 router = APIRouter(prefix="/api", tags=["jobs"])
+# Who may start a job may follow it: an AutoVio token (its scopes have no jobs:read) polls
+# the jobs its ai:* scopes started. Another user's job is 404 whatever the scopes.
+FOLLOW_JOBS = require_any("jobs:read", "ai:analyze", "ai:generate")
 _SEED000_STATUS = {"queued": "pending"}
 _HEARTBEAT_S = 15.0
 _APPEAR_WAIT_S = 5.0
@@ -58,12 +61,12 @@ def job_view(job: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/job/{job_id}")
-def get_job(job_id: str, p: Principal = Depends(require("jobs:read"))) -> dict[str, Any]:
+def get_job(job_id: str, p: Principal = Depends(FOLLOW_JOBS)) -> dict[str, Any]:
     return job_view(jobs.get_for(job_id, p.user_id))
 
 
 @router.get("/status/{job_id}")
-def get_status(job_id: str, p: Principal = Depends(require("jobs:read"))) -> dict[str, Any]:
+def get_status(job_id: str, p: Principal = Depends(FOLLOW_JOBS)) -> dict[str, Any]:
     """A job's state; `job_id` may also be an alias a surface resolves (seed 003's
     generation id or topic slug)."""
     return status_view(jobs.get_for(job_id, p.user_id))
@@ -72,7 +75,7 @@ def get_status(job_id: str, p: Principal = Depends(require("jobs:read"))) -> dic
 @router.get("/progress/{job_id}")
 async def progress_stream(
     job_id: str,
-    p: Principal = Depends(require("jobs:read")),
+    p: Principal = Depends(FOLLOW_JOBS),
     last_event_id: str | None = Header(default=None),
     max_seconds: float = Query(default=900, gt=0, le=3600),
 ) -> StreamingResponse:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header
+from fastapi.responses import RedirectResponse
 
 from reelforge import __version__
 from reelforge.api.deps import provider_key, require
@@ -14,6 +15,12 @@ from reelforge.settings import get_settings
 from reelforge.store import now_iso
 
 router = APIRouter(tags=["system"])
+
+@router.get("/api-docs", include_in_schema=False)
+def api_docs_alias() -> RedirectResponse:
+    """AutoVio's Swagger UI path; the docs live at /api/docs."""
+    return RedirectResponse("/api/docs", status_code=307)
+
 
 @router.get("/health")
 @router.get("/api/health")

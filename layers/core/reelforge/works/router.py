@@ -57,6 +57,12 @@ router = APIRouter(prefix="/api", tags=["works"])
 P = "/projects/{project_id}"
 W = P + "/works/{work_id}"
 MODES = ("style_transfer", "content_remix")
+# A failed job's error class -> the synchronous route's status (else 502: the provider failed).
+FAILED_JOB_STATUS = {"InvalidMediaError": 422, "BadRequest": 400, "UnsupportedPromptError": 400,
+                     "TransientError": 503, "Missing": 404}
+# What a synchronous AI route answers when its job outlasts the wait (OpenAPI).
+ASYNC = {202: {"description": "The job is still running: `{jobId, status, statusUrl, progressUrl}`; "
+                              "follow GET /api/job/{jobId} or the SSE /api/progress/{jobId}."}}
 
 
 @contextlib.contextmanager
@@ -292,19 +298,21 @@ def _answer(request: Request, job: dict[str, Any], shape: Any) -> Any:
     wait = 0 if _async_requested(request) else get_settings().works_sync_wait_s
     job = service.wait_for(job, wait)
     if job["status"] == jobs.FAILED:
-        raise HTTPException(502, job.get("error") or "the job failed")
+        status = FAILED_JOB_STATUS.get(job.get("errorType") or "", 502)
+        raise HTTPException(status, job.get("error") or "the job failed")
     if job["status"] != jobs.COMPLETED:
         return JSONResponse(service.job_links(job), status_code=202)
     return shape(job["result"] or {})
 
 
-@router.post(W + "/analyze")
+@router.post(W + "/analyze", responses=ASYNC)
 def analyze_work(request: Request, project_id: str, work_id: str, mode: str | None = Query(default=None),
                  p: Principal = Depends(require("ai:analyze"))) -> Any:
     """Analyze the work's uploaded reference video (the analysis is saved on the work)."""
     work = _work(p, project_id, work_id)
     if not work.get("referenceKey"):
-        raise HTTPException(400, "No reference video: POST it to W/media/reference first")
+        why = f" ({work['referenceUploadError']})" if work.get("referenceUploadError") else ""
+        raise HTTPException(400, f"No reference video: POST it to W/media/reference first{why}")
     chosen = mode or work.get("mode") or "style_transfer"
     if chosen not in MODES:
         raise HTTPException(400, f"mode must be one of {', '.join(MODES)}")
@@ -314,7 +322,7 @@ def analyze_work(request: Request, project_id: str, work_id: str, mode: str | No
     return _answer(request, job, lambda r: r["analysis"])
 
 
-@router.post(W + "/scenario")
+@router.post(W + "/scenario", responses=ASYNC)
 def work_scenario(request: Request, project_id: str, work_id: str,
                   p: Principal = Depends(require("ai:generate"))) -> Any:
     """Write the work's scenario from its intent, analysis and the project's style guide;
@@ -359,7 +367,7 @@ def generate_scenes(request: Request, project_id: str, work_id: str,
 
 # --- the standalone AI endpoints ----------------------------------------------------------------
 
-@router.post("/analyze")
+@router.post("/analyze", responses=ASYNC)
 async def analyze(request: Request, p: Principal = Depends(require("ai:analyze"))) -> Any:
     """multipart `video` (MP4, QuickTime, AVI or WebM by its bytes, at most 100 MB), `mode`
     (style_transfer | content_remix), `analyzerPrompt?` -> AnalysisResult."""
@@ -369,10 +377,7 @@ async def analyze(request: Request, p: Principal = Depends(require("ai:analyze")
         form = await read_form(request, Path(tmp), file_field="video", max_file_bytes=service.MAX_ANALYZE_BYTES)
         if form.file is None:
             raise HTTPException(400, "No video file uploaded")
-        with form.file.path.open("rb") as f:
-            kind = sniff.video_type(f.read(sniff.HEAD_BYTES))
-        if kind is None:
-            raise HTTPException(400, "Unsupported file type: upload an MP4, QuickTime, AVI or WebM video")
+        kind = await run_in_threadpool(service.checked_video, form.file.path)
         mode = (form.fields.get("mode") or "").strip() or "style_transfer"
         if mode not in MODES:
             raise HTTPException(400, f"mode must be one of {', '.join(MODES)}")
@@ -385,7 +390,7 @@ async def analyze(request: Request, p: Principal = Depends(require("ai:analyze")
     return await run_in_threadpool(_answer, request, job, lambda r: r["analysis"])
 
 
-@router.post("/scenario")
+@router.post("/scenario", responses=ASYNC)
 def scenario(request: Request, body: ScenarioRequest, p: Principal = Depends(require("ai:generate"))) -> Any:
     """{analysis?, intent, systemPrompt?, knowledge?, styleGuide?} -> {scenes} (0-based scene_index)."""
     job = service.start_task(p.user_id, "scenario", {"request": body.model_dump(exclude_none=True)},
@@ -397,7 +402,7 @@ def _presigned(result: dict[str, Any]) -> str:
     return Blobs().presign_get(result["key"], content_type=result.get("mime_type"))
 
 
-@router.post("/generate/image")
+@router.post("/generate/image", responses=ASYNC)
 def generate_image(request: Request, body: ImageRequest, p: Principal = Depends(require("ai:generate"))) -> Any:
     """-> {imageUrl}: a presigned URL of the stored picture (the original's data URL could pass
     API Gateway's 6 MB response limit)."""
@@ -427,6 +432,8 @@ def _image_bytes(principal: Principal, url: str) -> bytes:
             "media", "scene"] and parts[8] == "image"
         bucket_key = _bucket_key(url)
         if own and (not url.startswith(("http://", "https://")) or path.startswith("/api/projects/")):
+            if "works:read" not in principal.scopes:
+                raise HTTPException(403, "Insufficient permissions: reading a work's image requires works:read")
             with found("Project"):
                 work = service.get_work(principal.user_id, parts[2], parts[4])
             key, _mime = service.media_object(work, "image", parts[7])
@@ -460,7 +467,7 @@ def _bucket_key(url: str) -> str | None:
     return unquote(theirs.path[len(bucket_path) + 1:]) or None
 
 
-@router.post("/generate/video")
+@router.post("/generate/video", responses=ASYNC)
 def generate_video(request: Request, body: VideoRequest, p: Principal = Depends(require("ai:generate"))) -> Any:
     """{image_url, prompt, duration} -> {videoUrl} (a presigned URL), or 202 with the job while
     a provider's operation runs."""

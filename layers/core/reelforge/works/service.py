@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -204,6 +205,8 @@ def work_view(work: dict[str, Any], states: dict[str, dict[str, Any]] | None = N
         out["audioUrl"] = f"{base}/audio"
     if work.get("referenceKey"):
         out["referenceVideoUrl"] = f"{base}/reference"
+    if work.get("referenceUploadError"):
+        out["referenceUploadError"] = work["referenceUploadError"]
     return out
 
 
@@ -293,7 +296,9 @@ def find_scene(work: dict[str, Any], ref: str) -> tuple[int, dict[str, Any]]:
             return index, scene
     if ref.isdecimal() and int(ref) < len(scenes):
         return int(ref), scenes[int(ref)]
-    if ref.isdecimal() or ref.lstrip("-").isdecimal():
+    if ref.startswith("-") and ref[1:].isdecimal():
+        raise BadRequest("Invalid scene index")
+    if ref.isdecimal():
         raise Missing("Scene not found or scenario not generated")
     raise Missing(f"Scene not found: no scene {ref!r} in this work")
 
@@ -306,15 +311,28 @@ def _head(path: Path) -> bytes:
 
 
 def store_reference(work: dict[str, Any], path: Path) -> dict[str, Any]:
-    kind = sniff.video_type(_head(path))
-    if kind is None:
-        raise BadRequest("Unsupported file type: the reference must be an MP4, QuickTime, AVI or WebM video")
+    kind = checked_video(path)
     key = f"{media_prefix(work['project_id'], work['id'])}reference.{kind[0]}"
     old = work.get("referenceKey")
     Blobs().put_file(key, path, kind[1])
     if old and old != key:
         Blobs().delete(old)
     return write_work(work, {"referenceKey": key, "referenceType": kind[1], "hasReferenceVideo": True})
+
+
+def checked_video(path: Path) -> tuple[str, str]:
+    """(extension, MIME type) of a video file that has a decodable video stream, else 400."""
+    from reelforge.errors import InvalidMediaError
+    from reelforge.media.source import probe_video
+
+    kind = sniff.video_type(_head(path))
+    if kind is None:
+        raise BadRequest("Unsupported file type: the reference must be an MP4, QuickTime, AVI or WebM video")
+    try:
+        probe_video(path)
+    except InvalidMediaError as exc:
+        raise BadRequest(f"The video cannot be read: {exc}") from None
+    return kind
 
 
 def reference_upload_key(work: dict[str, Any]) -> str:
@@ -335,25 +353,31 @@ def on_upload(key: str, size: int) -> dict[str, Any]:
             work = get_work(owner, project_id, work_id)
         except (NotFound, Missing):
             return {"key": key, "outcome": "deleted", "reason": "no such work"}
-        if size > MAX_REFERENCE_BYTES:
-            return {"key": key, "outcome": "failed", "reason": "over the 500 MB limit"}
-        kind = sniff.video_type(b"".join(store.read_range(key, 0, sniff.HEAD_BYTES - 1)))
-        if kind is None:
-            return {"key": key, "outcome": "failed", "reason": "not an MP4, QuickTime, AVI or WebM video"}
+        kind = sniff.video_type(b"".join(store.read_range(key, 0, sniff.HEAD_BYTES - 1))) if size else None
+        reason = ("over the 500 MB limit" if size > MAX_REFERENCE_BYTES else
+                  "not an MP4, QuickTime, AVI or WebM video" if kind is None else None)
+        if reason:
+            _note_on_work(owner, project_id, work_id, {"referenceUploadError": f"the uploaded reference was refused: "
+                                                                             f"{reason}"})
+            return {"key": key, "outcome": "failed", "reason": reason}
         dest = f"{media_prefix(project_id, work_id)}reference.{kind[0]}"
         store.copy(key, dest, kind[1])
         if work.get("referenceKey") and work["referenceKey"] != dest:
             store.delete(work["referenceKey"])
-        for _attempt in range(3):
-            try:
-                write_work(get_work(owner, project_id, work_id),
-                           {"referenceKey": dest, "referenceType": kind[1], "hasReferenceVideo": True})
-                break
-            except PreconditionFailed:
-                continue
+        _note_on_work(owner, project_id, work_id, {"referenceKey": dest, "referenceType": kind[1],
+                                                   "hasReferenceVideo": True, "referenceUploadError": None})
         return {"key": key, "outcome": "ready"}
     finally:
         store.delete(key)
+
+
+def _note_on_work(owner: str, project_id: str, work_id: str, values: dict[str, Any]) -> None:
+    for _attempt in range(3):  # on a fresh read each time: a PUT may come meanwhile
+        try:
+            write_work(get_work(owner, project_id, work_id), values)
+            return
+        except PreconditionFailed:
+            continue
 
 
 def store_scene_media(work: dict[str, Any], ref: str, kind: str, path: Path) -> dict[str, Any]:
@@ -407,26 +431,42 @@ def set_scene(work: dict[str, Any], scene_id: str, values: dict[str, Any]) -> di
 
 
 def claim_scene(work: dict[str, Any], scene_id: str, job_id: str) -> None:
-    """One generation of a scene at a time: 409 while another is making it."""
+    """One generation of a scene at a time: `busy` names the job that holds the scene, set
+    only where nobody holds it (or its holder has ended), so two requests cannot both win."""
     key = scene_key(work["project_id"], work["id"], scene_id)
+    values = {"busy": job_id, "jobId": job_id, "status": PENDING, "error": None, "updated_at": now_iso()}
+    table = Table()
     try:
-        existing = Table().get(key)
-    except NotFound:
-        existing = None
-    if existing is None:
-        try:
-            Table().put_new({**key, "type": "work_scene", "work_id": work["id"], "scene_id": scene_id,
-                             "status": PENDING, "jobId": job_id, "updated_at": now_iso()})
-            return
-        except ConditionFailed:
-            pass
+        table.put_new({**key, "type": "work_scene", "work_id": work["id"], "scene_id": scene_id, **values})
+        return
+    except ConditionFailed:
+        pass
     try:
-        Table().update(key, {"jobId": job_id, "status": PENDING, "error": None, "updated_at": now_iso()},
-                       condition="NOT #s IN (:gi, :gv)",
-                       condition_values={":gi": GENERATING_IMAGE, ":gv": GENERATING_VIDEO},
-                       condition_names={"#s": "status"})
+        table.update(key, values, condition="attribute_not_exists(busy)")
+        return
+    except ConditionFailed:
+        holder = table.get(key).get("busy")
+    if holder and not _ended(holder):
+        raise Conflict("this scene is being generated; try again when its job has finished")
+    try:  # the holder ended without letting go (its execution never started): take over
+        table.update(key, values, condition="busy = :holder", condition_values={":holder": holder})
     except ConditionFailed:
         raise Conflict("this scene is being generated; try again when its job has finished") from None
+
+
+def _ended(job_id: str) -> bool:
+    try:
+        return jobs.get(job_id)["status"] in jobs.TERMINAL
+    except NotFound:
+        return True
+
+
+def release_scene(work: dict[str, Any], scene_id: str, job_id: str, values: dict[str, Any]) -> None:
+    """The job is done with the scene: record `values` and let go of it (if it still holds it)."""
+    key = scene_key(work["project_id"], work["id"], scene_id)
+    with suppress(ConditionFailed):  # the scene was removed, or another job took it over
+        Table().update(key, {**values, "busy": None, "updated_at": now_iso()}, condition="busy = :job",
+                       condition_values={":job": job_id})
 
 
 # --- jobs ---------------------------------------------------------------------------------------
@@ -461,18 +501,23 @@ def start_scenes(owner: str, project_id: str, work_id: str, refs: list[str] | No
     picked = [find_scene(work, r)[1] for r in refs] if refs is not None else scenes
     job_id = new_job_id()
     claimed = []
-    for scene in picked:
-        try:
-            claim_scene(work, scene["id"], job_id)
-            claimed.append(scene)
-        except Conflict:
-            if refs is not None:
-                raise
-    if not claimed:
-        raise Conflict("every scene of this work is being generated already")
-    job = start_task(owner, "scenes", {"scenes": [{"scene_id": s["id"]} for s in claimed],
-                                       "total": len(claimed), "video": None}, choices,
-                     project_id=project_id, work_id=work_id, job_id=job_id, total_steps=len(claimed))
+    try:
+        for scene in picked:
+            try:
+                claim_scene(work, scene["id"], job_id)
+                claimed.append(scene)
+            except Conflict:
+                if refs is not None:
+                    raise
+        if not claimed:
+            raise Conflict("every scene of this work is being generated already")
+        job = start_task(owner, "scenes", {"scenes": [{"scene_id": s["id"]} for s in claimed],
+                                           "total": len(claimed), "video": None}, choices,
+                         project_id=project_id, work_id=work_id, job_id=job_id, total_steps=len(claimed))
+    except Exception:
+        for scene in claimed:
+            release_scene(work, scene["id"], job_id, {"status": PENDING, "jobId": None})
+        raise
     return job, work, claimed
 
 
@@ -511,10 +556,15 @@ def job_links(job: dict[str, Any]) -> dict[str, Any]:
 
 @jobs.presents(KIND)
 def _present(job: dict[str, Any]) -> dict[str, Any]:
-    out = {"jobType": job.get("jobType"), "projectId": job.get("project_id"), "workId": job.get("workId")}
+    out = {"jobType": job.get("jobType"), "projectId": job.get("project_id"), "workId": job.get("workId"),
+           "errorType": job.get("errorType")}
     result = job.get("result") or {}
     if result.get("key"):  # a standalone image or video: a fresh presigned URL
         out["url"] = Blobs().presign_get(result["key"], content_type=result.get("mime_type"))
+    elif job.get("jobType") == "analyze":  # what the synchronous answer would have been
+        out["result"] = result.get("analysis")
+    elif job.get("jobType") == "scenario":
+        out["result"] = result or None
     return out
 
 

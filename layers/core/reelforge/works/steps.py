@@ -14,6 +14,7 @@ fails only when every item did. Provider keys arrive sealed and are unsealed her
 
 from __future__ import annotations
 
+import json
 import tempfile
 from contextlib import suppress
 from pathlib import Path
@@ -275,7 +276,7 @@ def _count_finished(event: dict[str, Any], message: str) -> None:
 def scene_done_step(event: dict[str, Any]) -> dict[str, Any]:
     if event.get("scene_id") is not None:
         work, scene = _scene(event)
-        service.set_scene(work, scene["id"], {"status": service.DONE, "error": None})
+        service.release_scene(work, scene["id"], event["job_id"], {"status": service.DONE, "error": None})
         _count_finished(event, "Scene ready")
     return {"scene_id": event.get("scene_id"), "status": "done", "key": event["op"].get("key")}
 
@@ -285,9 +286,18 @@ def scene_failed_step(event: dict[str, Any]) -> dict[str, Any]:
     if event.get("scene_id") is not None:
         with suppress(Missing):
             work, scene = _scene(event)
-            service.set_scene(work, scene["id"], {"status": service.ERROR, "error": message})
+            service.release_scene(work, scene["id"], event["job_id"], {"status": service.ERROR, "error": message})
         _count_finished(event, "Scene failed")
-    return {"scene_id": event.get("scene_id"), "status": "error", "error": message}
+    return {"scene_id": event.get("scene_id"), "status": "error", "error": message,
+            "error_type": error_type(event.get("error") or {})}
+
+
+def error_type(error: dict[str, Any]) -> str:
+    """The class name of the error a Catch caught (`errorType` in its Cause, else `Error`)."""
+    try:
+        return json.loads(error.get("Cause") or "")["errorType"]
+    except (ValueError, KeyError, TypeError):
+        return str(error.get("Error") or "Error")
 
 
 def finish_step(event: dict[str, Any]) -> dict[str, Any]:
@@ -295,6 +305,7 @@ def finish_step(event: dict[str, Any]) -> dict[str, Any]:
     results = event.get("results") or []
     failed = [r for r in results if r.get("status") == "error"]
     if results and len(failed) == len(results):
+        jobs.set_fields(event["job_id"], {"errorType": failed[0].get("error_type")})
         jobs.fail(event["job_id"], failed[0]["error"] if len(failed) == 1 else
                   f"all {len(failed)} scenes failed; the first: {failed[0]['error']}")
         return {"status": "failed"}
@@ -314,7 +325,8 @@ def failed_step(event: dict[str, Any]) -> dict[str, Any]:
         with suppress(Missing):
             work = _work(event)
             for sid, state in service.scene_states(work).items():
-                if state.get("jobId") == event["job_id"] and state.get("status") != service.DONE:
-                    service.set_scene(work, sid, {"status": service.ERROR, "error": message})
+                if state.get("busy") == event["job_id"]:
+                    service.release_scene(work, sid, event["job_id"], {"status": service.ERROR, "error": message})
+    jobs.set_fields(event["job_id"], {"errorType": error_type(event.get("error") or {})})
     jobs.fail(event["job_id"], message)
     return {"status": "failed", "error": message}

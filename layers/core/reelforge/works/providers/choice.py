@@ -90,4 +90,12 @@ def _model_id(role: Role, provider: catalog.Provider, headers: Mapping[str, str]
 
 
 def choose_all(headers: Mapping[str, str], roles: tuple[Role, ...], *, context: str = "route") -> dict[str, RoleChoice]:
-    return {role: choose(role, headers, context=context) for role in roles}
+    """Several roles' choices; an x-model-id that is none of their providers' models is a 400."""
+    choices = {role: choose(role, headers, context=context) for role in roles}
+    shared = _header(headers, "x-model-id")
+    if shared:
+        providers = [catalog.find(c.role, c.provider) for c in choices.values()]
+        if not any(m.id == shared for p in providers for m in p.models):
+            known = ", ".join(f"{p.id} {p.role}: {', '.join(m.id for m in p.models)}" for p in providers)
+            raise BadRequest(f"unknown model {shared!r} (x-model-id) for these providers; models: {known}")
+    return choices
