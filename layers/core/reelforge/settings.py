@@ -92,6 +92,7 @@ class Settings(BaseSettings):
     works_concurrency: int = Field(default=3, ge=1, le=40)
     works_poll_interval_s: int = Field(default=10, ge=1, le=300)
     works_sync_wait_s: float = Field(default=20.0, ge=0, le=25)
+    project_storage_quota_mb: int = Field(default=2048, ge=1)
 
     @field_validator("render_preset")
     @classmethod

@@ -467,9 +467,13 @@ def filter_graph(
         inputs.append((*opts, "-i", str(clip.source)))
         sources.append(str(clip.source))
         first = lo - seek_frame
-        chain = [f"fps={fr}:start_time=0", f"tpad=stop_mode=clone:stop={hi - seek_frame}",
-                 f"trim=start_frame={first}:end_frame={hi - seek_frame}", "setpts=PTS-STARTPTS"]
-        chain += _fit(clip.fit, video, width, height, bg)
+        timing = [f"fps={fr}:start_time=0", f"tpad=stop_mode=clone:stop={hi - seek_frame}",
+                  f"trim=start_frame={first}:end_frame={hi - seek_frame}", "setpts=PTS-STARTPTS"]
+        fit = _fit(clip.fit, video, width, height, bg)
+        # Scale the fewer frames: a 24 fps source before the rate goes up to 30 (the repeats
+        # are then references to scaled frames), a 60 fps one after it comes down.
+        fewer_first = video is not None and video.fps <= float(rate) + 1e-3
+        chain = [*fit, *timing] if fewer_first else [*timing, *fit]
         label = f"c{ci}"
         if len(ranges) == 1:
             graph.append(f"[{k}:v:0]{','.join(chain)}[{label}u0]")

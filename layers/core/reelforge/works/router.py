@@ -30,27 +30,33 @@ from reelforge.api.streaming_form import StreamedForm, read_form
 from reelforge.api.urls import check_url
 from reelforge.auth import Principal
 from reelforge.blobs import Blobs, job_prefix
-from reelforge.errors import BadRequest, IngestError
+from reelforge.errors import BadRequest, IngestError, Missing, ProviderError
 from reelforge.ingest import IngestPolicy, fetch_file
 from reelforge.media import sniff
 from reelforge.projects import service as projects
 from reelforge.settings import get_settings
 from reelforge.store import NotFound
-from reelforge.works import service, styleguide
+from reelforge.works import assets, service, styleguide, templates
 from reelforge.works.providers import catalog
 from reelforge.works.providers.choice import choose, choose_all
 from reelforge.works.schemas import (
     DEFAULT_RESOLUTION,
     MAX_PROMPT,
+    AssetBatch,
+    AssetChanges,
     ImageRequest,
     LandingRequest,
     ProjectBody,
     ProjectPut,
     ScenarioRequest,
     StyleGuideText,
+    TemplateApply,
+    TemplateBody,
+    TemplateChanges,
     VideoRequest,
     WorkBody,
     WorkPut,
+    WorkTemplateApply,
 )
 
 router = APIRouter(prefix="/api", tags=["works"])
@@ -255,12 +261,17 @@ async def _serve(request: Request, project_id: str, work_id: str, what: str, ref
         principal = require("works:read")(current_principal(request))
     work = await run_in_threadpool(_work, principal, project_id, work_id)
     key, mime = await run_in_threadpool(service.media_object, work, what, ref)
+    return await _stream(request, key, mime, what.capitalize())
+
+
+async def _stream(request: Request, key: str, mime: str, what: str) -> Response:
+    """An object's bytes with Range (locally), or a redirect to a presigned GET (the cloud)."""
     store = Blobs()
     if get_settings().video_delivery == "redirect":  # the cloud: S3 serves the bytes and ranges
         return RedirectResponse(store.presign_get(key, content_type=mime), status_code=307)
     head = await run_in_threadpool(store.head, key)
     if head is None:
-        raise HTTPException(404, f"{what.capitalize()} not found")
+        raise HTTPException(404, f"{what} not found")
     source = ByteSource(size=int(head["ContentLength"]), etag=head["ETag"], last_modified=head.get("LastModified"),
                         read=lambda start, end: store.read_range(key, start, end))
     return range_response(request, source, media_type=mime, headers={"Content-Disposition": "inline"})
@@ -285,6 +296,178 @@ async def get_scene_media(request: Request, project_id: str, work_id: str, scene
     if kind not in ("image", "video"):
         raise HTTPException(404, "Not found")
     return await _serve(request, project_id, work_id, kind, scene_ref, expires, sig)
+
+
+# --- project assets -----------------------------------------------------------------------------
+
+@router.get(P + "/assets")
+def list_assets(project_id: str, type: str | None = Query(default=None),  # noqa: A002  (the contract's name)
+                p: Principal = Depends(require("projects:read"))) -> dict[str, Any]:
+    with found("Project"):
+        items = assets.listed(p.user_id, project_id, type or None)
+    return {"assets": [assets.view(a) for a in items], "totalSize": sum(int(a.get("size_bytes") or 0) for a in items),
+            "count": len(items)}
+
+
+@router.post(P + "/assets", status_code=201)
+async def upload_asset(request: Request, project_id: str, p: Principal = Depends(require("projects:write"))) -> dict:
+    """multipart `file` (an image, video, audio file or font by its bytes; at most 50 MB),
+    `name?`, `description?`, `tags?` (a JSON array string or comma-separated)."""
+    with found("Project"):
+        await run_in_threadpool(projects.get, p.user_id, project_id)
+    with tempfile.TemporaryDirectory(prefix="works-asset-") as tmp:
+        form = await _form(request, tmp, "file", assets.MAX_ASSET_BYTES)
+        fields = form.fields
+        item = await run_in_threadpool(
+            lambda: assets.create(p.user_id, project_id, form.file.path, form.file.filename,
+                                  name=(fields.get("name") or "").strip()[:200] or None,
+                                  description=(fields.get("description") or "").strip()[:2000] or None,
+                                  tags=assets.parse_tags(fields.get("tags"))))
+    return assets.view(item)
+
+
+@router.get(P + "/assets/{asset_id}/meta")
+def asset_meta(project_id: str, asset_id: str, p: Principal = Depends(require("projects:read"))) -> dict:
+    with found("Project"):
+        return assets.view(assets.get(p.user_id, project_id, asset_id))
+
+
+@router.put(P + "/assets/{asset_id}")
+def update_asset(project_id: str, asset_id: str, body: AssetChanges,
+                 p: Principal = Depends(require("projects:write"))) -> dict:
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    if "tags" in changes:
+        changes["tags"] = assets.clean_tags(changes["tags"])
+    with found("Project"):
+        return assets.view(assets.update(p.user_id, project_id, asset_id, changes))
+
+
+async def _serve_asset(request: Request, project_id: str, asset_id: str, principal: Principal,
+                       thumbnail: bool) -> Response:
+    with found("Project"):
+        item = await run_in_threadpool(assets.get, principal.user_id, project_id, asset_id)
+    key = item.get("thumbnail_key") if thumbnail else item["s3_key"]
+    if not key:
+        raise HTTPException(404, "Thumbnail not found")
+    mime = "image/jpeg" if thumbnail else item.get("content_type") or "application/octet-stream"
+    return await _stream(request, key, mime, "Asset")
+
+
+@router.get(P + "/assets/{asset_id}", response_model=None)
+async def get_asset(request: Request, project_id: str, asset_id: str,
+                    p: Principal = Depends(require("projects:read"))) -> Response:
+    """The file inline with its type (Range works), or a redirect to a presigned URL in the cloud."""
+    return await _serve_asset(request, project_id, asset_id, p, thumbnail=False)
+
+
+@router.get(P + "/assets/{asset_id}/thumbnail", response_model=None)
+async def get_asset_thumbnail(request: Request, project_id: str, asset_id: str,
+                              p: Principal = Depends(require("projects:read"))) -> Response:
+    return await _serve_asset(request, project_id, asset_id, p, thumbnail=True)
+
+
+@router.delete(P + "/assets/{asset_id}", status_code=204)
+def delete_asset(project_id: str, asset_id: str, p: Principal = Depends(require("projects:write"))) -> Response:
+    with found("Project"):
+        assets.delete(p.user_id, project_id, asset_id)
+    return Response(status_code=204)
+
+
+def _describer(request: Request) -> Any:
+    return catalog.make("vision", choose("vision", request.headers).call()).describe
+
+
+@router.post(P + "/assets/{asset_id}/analyze")
+def analyze_asset(request: Request, project_id: str, asset_id: str,
+                  p: Principal = Depends(require("projects:write"))) -> dict[str, Any]:
+    """A description of the asset (saved on it): a vision model's with x-vision-provider and a
+    key, else the local one from what was measured on upload."""
+    describe = _describer(request)
+    with found("Project"):
+        return assets.analyze(p.user_id, project_id, asset_id, describe)
+
+
+@router.post(P + "/assets/analyze-batch")
+def analyze_assets(request: Request, project_id: str, body: AssetBatch,
+                   p: Principal = Depends(require("projects:write"))) -> dict[str, Any]:
+    describe = _describer(request)
+    results = []
+    with found("Project"):
+        projects.get(p.user_id, project_id)
+    for asset_id in dict.fromkeys(body.assetIds):
+        try:
+            results.append(assets.analyze(p.user_id, project_id, asset_id, describe))
+        except (Missing, BadRequest, ProviderError) as exc:
+            results.append({"assetId": asset_id, "error": str(exc)})
+    return {"results": results}
+
+
+# --- editor templates ---------------------------------------------------------------------------
+
+@router.get(P + "/templates")
+def list_templates(project_id: str, p: Principal = Depends(require("projects:read"))) -> dict[str, Any]:
+    with found("Project"):
+        items = templates.listed(p.user_id, project_id)
+    return {"templates": [templates.meta(t) for t in items], "count": len(items)}
+
+
+@router.post(P + "/templates", status_code=201)
+def create_template(project_id: str, body: TemplateBody, p: Principal = Depends(require("projects:write"))) -> dict:
+    with found("Project"):
+        item = templates.create(p.user_id, project_id, body.model_dump(exclude_none=True))
+    return templates.view(item)
+
+
+@router.get(P + "/templates/{template_id}")
+def get_template(project_id: str, template_id: str, p: Principal = Depends(require("projects:read"))) -> dict:
+    with found("Project"):
+        return templates.view(templates.get(p.user_id, project_id, template_id))
+
+
+@router.put(P + "/templates/{template_id}")
+def update_template(project_id: str, template_id: str, body: TemplateChanges,
+                    p: Principal = Depends(require("projects:write"))) -> dict:
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    with found("Project"):
+        return templates.view(templates.update(p.user_id, project_id, template_id, changes))
+
+
+@router.delete(P + "/templates/{template_id}", status_code=204)
+def delete_template(project_id: str, template_id: str, p: Principal = Depends(require("projects:write"))) -> Response:
+    with found("Project"):
+        templates.delete(p.user_id, project_id, template_id)
+    return Response(status_code=204)
+
+
+@router.post(P + "/templates/{template_id}/apply")
+def apply_template(project_id: str, template_id: str, body: TemplateApply,
+                   p: Principal = Depends(require("projects:read"))) -> dict[str, Any]:
+    """The template's overlays for a video of `videoDuration` s, placeholders filled; nothing
+    is saved. `pendingPlaceholders` and `missingAssetIds` say what could not be filled."""
+    with found("Project"):
+        item = templates.get(p.user_id, project_id, template_id)
+    return templates.apply(project_id, item.get("content") or {}, body.videoDuration, body.placeholderValues)
+
+
+@router.post(W + "/apply-template")
+def apply_template_to_work(project_id: str, work_id: str, body: WorkTemplateApply,
+                           p: Principal = Depends(require("works:write")),
+                           if_match: str | None = Header(default=None)) -> JSONResponse:
+    """Merge the template's overlays into the work's editor state, timed on the work's own
+    timeline (its editor timeline's end, else its scenes' total); the saved work comes back,
+    with `templateApplication` saying what is pending."""
+    with found("Project"):
+        work = service.get_work(p.user_id, project_id, work_id)
+        service.check_if_match(if_match, service.work_etag(work))
+        item = templates.get(p.user_id, project_id, body.templateId)
+    duration = templates.timeline_duration(work)
+    if duration <= 0:
+        raise HTTPException(400, "The work has no timeline yet: write its scenario or editor state first")
+    applied = templates.apply(project_id, item.get("content") or {}, duration, body.placeholderValues)
+    saved = service.write_work(work, {"editorState": templates.merged_editor_state(work, applied), "currentStep": 4})
+    view = {**service.work_view(saved), "templateApplication": {
+        k: applied[k] for k in ("pendingPlaceholders", "missingAssetIds", "videoDuration")}}
+    return _tagged(view, service.work_etag(saved))
 
 
 # --- the work's AI steps ------------------------------------------------------------------------

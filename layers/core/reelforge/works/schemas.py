@@ -234,6 +234,103 @@ class VideoRequest(Model):
     camera_movement: _optional(Camera) = None
 
 
+Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+Coordinate = Annotated[float, Field(ge=-10_000, le=10_000, allow_inf_nan=False)]
+Timing = Literal["relative", "absolute"]
+TemplateId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class ExportSettings(Model):
+    width: int = Field(default=1080, ge=64, le=4096, strict=True)
+    height: int = Field(default=1920, ge=64, le=4096, strict=True)
+    fps: int = Field(default=30, ge=1, le=60, strict=True)
+
+
+class TimedOverlay(Model):
+    """When an overlay shows: `relative` in percent (0-100) of the video's length, or
+    `absolute` in seconds."""
+
+    id: TemplateId
+    centerX: Coordinate
+    centerY: Coordinate
+    timingMode: Timing = "relative"
+    startPercent: Percent | None = None
+    endPercent: Percent | None = None
+    startSeconds: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False)] | None = None
+    endSeconds: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False)] | None = None
+
+
+class TemplateText(TimedOverlay):
+    text: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    fontSize: int = Field(default=64, ge=4, le=600, strict=True)
+    fontColor: HexOrName = "#ffffff"
+    fontAssetId: _optional(SceneId) = None
+
+
+class TemplateImage(TimedOverlay):
+    assetId: SceneId
+    width: Annotated[float, Field(gt=0, le=8192, allow_inf_nan=False)]
+    height: Annotated[float, Field(gt=0, le=8192, allow_inf_nan=False)]
+    opacity: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 1.0
+    rotation: Annotated[float, Field(ge=-360, le=360, allow_inf_nan=False)] = 0.0
+    maintainAspectRatio: bool = True
+
+
+class TemplateContent(Model):
+    textOverlays: Annotated[list[TemplateText], Field(max_length=100)] = []
+    imageOverlays: Annotated[list[TemplateImage], Field(max_length=100)] = []
+    defaultTransition: _optional(Short) = None
+    exportSettings: ExportSettings | None = None
+
+
+class TemplateBody(Model):
+    """POST P/templates."""
+
+    name: Annotated[name_field(200), BlankIsAbsent]
+    description: _optional(Annotated[str, StringConstraints(max_length=2000)]) = None
+    tags: Annotated[list[Annotated[str, StringConstraints(max_length=50)]], Field(max_length=30)] | None = None
+    content: TemplateContent
+
+
+class TemplateChanges(Model):
+    """PUT P/templates/:id: the fields given change."""
+
+    name: _optional(name_field(200)) = None
+    description: _optional(Annotated[str, StringConstraints(max_length=2000)]) = None
+    tags: Annotated[list[Annotated[str, StringConstraints(max_length=50)]], Field(max_length=30)] | None = None
+    content: TemplateContent | None = None
+
+
+Placeholders = Annotated[dict[Annotated[str, StringConstraints(min_length=1, max_length=100)],
+                              Annotated[str, StringConstraints(max_length=1000)]], Field(max_length=100)]
+
+
+class TemplateApply(Model):
+    """POST P/templates/:id/apply."""
+
+    videoDuration: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)]
+    placeholderValues: Placeholders = {}
+
+
+class WorkTemplateApply(Model):
+    """POST W/apply-template."""
+
+    templateId: TemplateId
+    placeholderValues: Placeholders = {}
+
+
+class AssetChanges(Model):
+    """PUT P/assets/:id: what changes."""
+
+    name: _optional(Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]) = None
+    tags: Annotated[list[Annotated[str, StringConstraints(max_length=50)]], Field(max_length=30)] | None = None
+    description: _optional(Annotated[str, StringConstraints(max_length=2000)]) = None
+
+
+class AssetBatch(Model):
+    assetIds: Annotated[list[SceneId], Field(min_length=1, max_length=100)]
+
+
 class StyleGuideText(Model):
     text: Annotated[str, StringConstraints(max_length=100_000)] = ""
 

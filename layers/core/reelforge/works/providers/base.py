@@ -110,6 +110,10 @@ class Vision(Protocol):
     def analyze(self, video: Path, *, mode: str, analyzer_prompt: str | None,
                 on_progress: Progress | None = None) -> AnalysisResult: ...
 
+    def describe(self, still: bytes, measured: str) -> str:
+        """A project asset's picture described (the local provider says what it measured)."""
+        ...
+
 
 class Writer(Protocol):
     def scenario(self, brief: ScenarioBrief) -> list[ScenarioScene]: ...

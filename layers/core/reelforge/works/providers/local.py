@@ -169,6 +169,9 @@ class LocalVision:
             result["notes"].append(NOTE_ANALYZER_PROMPT)
         return AnalysisResult.model_validate(result)
 
+    def describe(self, still: bytes, measured: str) -> str:
+        return measured  # nothing here recognises what a picture shows
+
 
 # --- writer --------------------------------------------------------------------------------
 

@@ -401,6 +401,21 @@ class FrameVision:
         return to_analysis(answer, frames, self.label)
 
 
+    def describe(self, still: bytes, measured: str) -> str:
+        """One project asset's picture described for a scenario writer (AutoVio's asset analysis)."""
+        answer = self.ask(Question(
+            system="You describe one brand asset (an image, or a frame of a video) for a video ad's scenario "
+                   "writer: what it shows, its style and colours, and how it could be used in a scene. "
+                   "Two or three sentences, no preamble.",
+            user=f"Measured facts about the file: {measured}", images=(still,), topic="the asset"),
+            AssetDescription)
+        return " ".join(answer.description.split())[:2000] or measured
+
+
+class AssetDescription(BaseModel):
+    description: str
+
+
 class JsonWriter:
     """Scenarios and style guides, each one structured question."""
 
