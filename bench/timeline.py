@@ -14,9 +14,10 @@ What runs, in this process (plus its ffmpeg children):
    5 text overlays (two with outlines), 3 image overlays (one for the whole minute, two
    rotated and half transparent) and the music, x264 veryfast/CRF 23 (`--preset`, `--crf`):
    one ffmpeg run, one encode;
-3. the floor, the work no implementation can skip: one plain encode of the same 60 s of
-   1080x1920 frames with the same preset, CRF and AAC settings (the rendered file
-   re-encoded, less the time to decode it, as in bench/generate.py);
+3. the floor: one plain encode of the same 60 s of 1080x1920 frames with the same preset,
+   CRF and AAC settings (the rendered file re-encoded, less the time to decode it, as in
+   bench/generate.py). Decoding each clip's window of its source, alone, is timed too: the
+   render cannot skip that either, and the floor leaves it out;
 4. `preview_frame` at a few times (a transition, an overlay, plain footage), each alone.
 
 Printed: render / floor (target <= 1.5) in wall and CPU seconds (the CPU ratio is the one to
@@ -160,6 +161,19 @@ def floor(video: Path, scratch: Path, preset: str, crf: int) -> dict[str, float]
             "floor_others_cores": encode["others_cores_busy"]}
 
 
+def source_decode(comp: Any) -> dict[str, float]:
+    """Decoding what the render reads of each clip (its window), alone: work the render
+    cannot skip either, which the floor leaves out."""
+    from reelforge.media.ffmpeg import run_ffmpeg
+
+    start = Cpu.now()
+    for clip in comp.clips:
+        run_ffmpeg(["-ss", f"{clip.trim_start:.6f}", "-t", f"{clip.end - clip.start:.6f}",
+                    "-i", clip.source, "-map", "0", "-f", "null", "-"])
+    done = Cpu.now().since(start)
+    return {"source_decode_s": done["wall_s"], "source_decode_cpu_s": done["cpu_s"]}
+
+
 def contact_sheet(video: Path, times: list[tuple[float, str]], out: Path, fps: float) -> Path:
     """Frames at `times` (seconds, caption), a quarter size, four to a row."""
     wanted = {round(t * fps): label for t, label in times}
@@ -214,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
                         "frames": rendered.frames, "expected_frames": comp.frames,
                         "duration_s": rendered.duration})
         results.update(floor(rendered.path, scratch, preset, crf))
+        results.update(source_decode(comp))
         step = comp.clips[1].start
         moments = [(step + FADE_S / 2, "fade"), (2 * step + FADE_S / 2, "wipeleft"),
                    (3 * step + FADE_S / 2, "slideup"), (4 * step + FADE_S / 2, "circleopen"),
@@ -243,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
           f"(re-encode of the frames less decoding them, {r['decode_s']:.1f} s; others used "
           f"{r['floor_others_cores']:.1f} cores)")
     print(f"  render / floor    {r['ratio']:7.2f} wall  {r['cpu_ratio']:7.2f} cpu    (target <= 1.5)")
+    with_decode = r["render_cpu_s"] / (r["floor_cpu_s"] + r["source_decode_cpu_s"])
+    print(f"  sources decoded   {r['source_decode_s']:7.1f} s wall {r['source_decode_cpu_s']:7.1f} s cpu   "
+          f"(each clip's window alone; render / (floor + this) = {with_decode:.2f} cpu)")
     print(f"  preview_frame     median {statistics.median(previews):.2f} s, max {max(previews):.2f} s "
           f"({len(previews)} frames)")
     print(f"  contact sheet     {args.sheet}")

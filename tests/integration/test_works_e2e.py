@@ -186,6 +186,49 @@ def test_reordering_scenes_keeps_each_scenes_media(work: dict, generated: dict) 
         assert hashlib.sha256(video.content).hexdigest() == generated["media"][scene["id"]][1]
 
 
+def test_the_works_timeline_exports_frame_exactly_and_previews_the_same_frames(work: dict, generated: dict) -> None:
+    client, base, pid = work["client"], work["base"], work["pid"]
+    logo = io.BytesIO()
+    Image.new("RGBA", (200, 100), (255, 102, 0, 255)).save(logo, "PNG")
+    asset = client.post(f"/api/projects/{pid}/assets", files={"file": ("logo.png", logo.getvalue())}).json()
+    current = client.get(base)
+    scenes = current.json()["scenes"]
+    state = {"editorData": {
+        "videoTrack": [{"id": "a", "sceneId": scenes[0]["id"], "start": 0, "end": 2, "transitionType": "wipeleft",
+                        "transitionDuration": 0.5},
+                       {"id": "b", "sceneIndex": 1, "start": 2, "end": 4}],
+        "textTrack": [{"id": "t", "start": 0.5, "end": 3.5}], "imageTrack": [{"id": "i", "start": 1, "end": 4}]},
+        "textOverlays": {"t": {"text": "Tidewater", "fontSize": 120, "fontColor": "#ffffff", "centerX": 540,
+                               "centerY": 400}},
+        "imageOverlays": {"i": {"assetId": asset["id"], "width": 300, "height": 150, "centerX": 800, "centerY": 1500,
+                                "opacity": 0.5, "rotation": 20}},
+        "exportSettings": {"width": 540, "height": 960, "fps": 25}}
+    put = client.put(base, json={**current.json(), "editorState": state}, headers={"If-Match": current.headers["etag"]})
+    assert put.status_code == 200, put.text
+    started = client.post("/api/export", json={"projectId": pid, "workId": work["wid"]})
+    assert started.status_code == 200, started.text
+    job_id = started.json()["export_job_id"]
+    deadline = time.time() + 300
+    while (status := client.get(f"/api/export/{job_id}").json())["status"] not in ("completed", "failed"):
+        assert time.time() < deadline, status
+        time.sleep(0.3)
+    assert status["status"] == "completed", status
+    seconds, frames = _frames(httpx.get(status["export_url"]).content)
+    assert len(frames) == 100 and seconds == pytest.approx(4.0)  # 4 s at 25 fps, the wipe overlapping
+    for t in (0.2, 2.2, 3.0):
+        preview = client.post("/api/export/preview", json={"projectId": pid, "workId": work["wid"], "t": t})
+        assert preview.status_code == 200 and preview.headers["content-type"] == "image/jpeg"
+        shown = np.asarray(Image.open(io.BytesIO(preview.content)).convert("L"), float)
+        assert np.abs(shown - frames[round(t * 25)]).mean() < 4, t
+    unknown = client.post("/api/export", json={"projectId": pid, "workId": work["wid"], "clips": [
+        {"sceneIndex": 0, "position": 0, "end": 2, "transition": "spin"}, {"sceneIndex": 1, "position": 2, "end": 4}]})
+    assert unknown.status_code == 400 and "unknown transition 'spin'" in unknown.json()["detail"]
+    original = client.post("/api/export", json={"projectId": pid, "workId": work["wid"], "clips": [
+        {"sceneIndex": 0, "position": 0, "end": 1}], "options": {"width": 320, "height": 568, "fps": 25}})
+    assert original.status_code == 200 and original.json()["status"] == "pending"
+    assert client.post("/api/export", json={"projectId": pid, "workId": "work_nope"}).status_code == 404
+
+
 def test_a_stale_if_match_is_412_and_nothing_is_lost(work: dict, generated: dict) -> None:
     client, base = work["client"], work["base"]
     before = client.get(base).json()

@@ -30,7 +30,7 @@ SURFACES = ("clips", "editor", "narrate", "studio", "works")
 SHARED_PACKAGES = ("api", "ai", "media", "local", "projects", "assets", "synth")
 SURFACE_FILES = ("__init__.py", "router.py", "schemas.py", "service.py", "steps.py")
 # The modules whose job is to compose the surfaces (DESIGN: "WIRING").
-WIRING = ("api/app.py", "cli.py")
+WIRING = ("api/app.py", "api/routes_export.py", "cli.py")
 # What talks to AWS: the toolkit in media/ must run without it.
 AWS_MODULES = ("boto3", "botocore", "reelforge.aws", "reelforge.store", "reelforge.blobs",
                "reelforge.jobs", "reelforge.workflow")

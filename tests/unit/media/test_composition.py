@@ -254,7 +254,7 @@ def test_gaps_show_the_background_and_contain_fits(media: dict[str, Path], tmp_p
                        clips=[Clip(media["b"], 0.5, 1.5, fit="contain")],
                        texts=[TextOverlay("end", 1.6, 2.0, 180, 320, 30)])
     assert comp.frames == 50
-    assert segments(comp) == [Segment(0, 12), Segment(12, 38, 0), Segment(38, 50)]
+    assert segments(comp) == [Segment(0, 13), Segment(13, 38, 0), Segment(38, 50)]  # halves up
     red = np.array([255, 0, 0])
     gap = np.asarray(Image.open(preview_frame(comp, 0.2, tmp_path / "gap.jpg")), np.int16)
     assert np.abs(gap.reshape(-1, 3).mean(axis=0) - red).max() < 6
@@ -279,6 +279,17 @@ def test_filter_graph_is_one_graph_and_windows_read_only_what_is_on_screen(
     assert [opts[-1] for opts in one.inputs] == [str(media["a"]), str(media["b"])]
     assert one.graph.count("xfade=") == 1 and "drawtext" not in one.graph
     assert filter_graph(comp, window=(30, 31), audio=False).inputs[0][-1] == str(media["a"])
+
+
+def test_every_transition_lasts_its_frames_wherever_it_falls(media: dict[str, Path]) -> None:
+    # 6.45 s clips overlapping by 0.5 s at 30 fps: starts and ends fall on half frames.
+    clips = [Clip(media["a"], round(i * 5.95, 6), round(i * 5.95 + 6.45, 6),
+                  transition=Transition("fade", 0.5) if i else None) for i in range(10)]
+    comp = Composition(clips=clips)
+    cuts = segments(comp)
+    assert [s.f1 - s.f0 for s in cuts if s.b is not None] == [15] * 9
+    assert cuts[0].f0 == 0 and cuts[-1].f1 == comp.frames == 1800
+    assert all(a.f1 == b.f0 for a, b in zip(cuts, cuts[1:], strict=False))
 
 
 def test_unknown_transition_names_the_valid_ones() -> None:

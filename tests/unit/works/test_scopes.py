@@ -61,6 +61,7 @@ TABLE = [
     ("DELETE", f"{P}/templates/t1", "projects:write"),
     ("POST", f"{P}/templates/t1/apply", "projects:read"),
     ("POST", f"{W}/apply-template", "works:write"),
+    ("POST", "/api/export/preview", "works:read"),
 ]
 OPEN = {("GET", "/api/providers")}
 

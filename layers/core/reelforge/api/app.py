@@ -12,7 +12,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reelforge import __version__
-from reelforge.api import routes_auth, routes_jobs, routes_system
+from reelforge.api import routes_auth, routes_export, routes_jobs, routes_system
 from reelforge.api.body_limit import BodyLimit
 from reelforge.api.envelope import enveloped, error_body
 from reelforge.clips import router as clips
@@ -40,7 +40,7 @@ from reelforge.works import router as works
 # WIRING: every surface's routes. Importing a surface's router also registers its job
 # presenters, upload handlers and project fields (see jobs.presents, uploads.handles).
 ROUTERS = (routes_system.router, routes_auth.router, routes_jobs.router, projects.router,
-           clips.router, editor.router, narrate.router, studio.router, works.router)
+           clips.router, editor.router, narrate.router, studio.router, works.router, routes_export.router)
 
 # Our named errors carry messages meant for the user; in a synchronous route they become
 # these statuses (the first matching class in this order wins) instead of a bare 500.

@@ -120,8 +120,10 @@ def score_variant(
 # --- export --------------------------------------------------------------------------------------
 
 
-@router.post("/export")
-def export(body: ExportBody, p: Principal = Depends(require("projects:write"))) -> dict[str, Any]:
+def export(body: ExportBody, p: Principal) -> dict[str, Any]:
+    """POST /api/export for a project's timeline (wired in api/routes_export.py, beside AutoVio's)."""
+    if "projects:write" not in p.scopes:
+        raise HTTPException(403, "Insufficient permissions: requires projects:write")
     job = service.submit_export(p.user_id, body.project_id)
     return {"export_job_id": job["id"], "status": "pending",
             "message": "Export job created — check status with get_export_status"}

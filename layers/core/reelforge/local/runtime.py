@@ -231,6 +231,7 @@ class EmbeddedAWS:
         from moto.s3 import notifications
         from moto.s3.models import FakeKey
         from moto.s3.responses import S3Response
+        from moto.server import DomainDispatcherApplication
 
         runtime = self
 
@@ -246,6 +247,7 @@ class EmbeddedAWS:
         self._patch(DynamoHandler, "call_action", _one_at_a_time(DynamoHandler.call_action))
         self._patch(FakeKey, "value", s3_streaming.streaming_value(FakeKey.value))
         self._patch(S3Response, "key_response", s3_streaming.streaming_key_response(S3Response.key_response))
+        self._patch(DomainDispatcherApplication, "__call__", s3_streaming.marks_http(DomainDispatcherApplication.__call__))
 
     def _run_async(self, function_name: str, event: Any) -> None:
         result, errored, _ = self._invoke_for_moto(function_name, event)

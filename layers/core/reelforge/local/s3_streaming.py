@@ -16,6 +16,7 @@ from typing import Any
 
 _CHUNK = 1 << 20
 _in_get = threading.local()
+_over_http = threading.local()
 
 
 class ObjectBody:
@@ -67,11 +68,26 @@ def streaming_value(original: property) -> property:
     return property(value, original.fset)
 
 
+def marks_http(original: Callable[..., Any]) -> Callable[..., Any]:
+    """The embedded server's WSGI entry point, marking the thread while it answers."""
+
+    def call(self: Any, environ: Any, start_response: Any) -> Any:
+        _over_http.active = True
+        try:
+            return original(self, environ, start_response)
+        finally:
+            _over_http.active = False
+
+    return call
+
+
 def streaming_key_response(original: Callable[..., Any]) -> Callable[..., Any]:
     """`S3Response.key_response` that marks a GET so the key's value comes back lazily."""
 
     def key_response(self: Any, request: Any, full_url: str, headers: dict[str, Any]) -> Any:
-        if request.method != "GET":
+        # Only GETs the embedded server answers over HTTP: an in-process mock_aws in the same
+        # interpreter (a unit test while the embedded stack runs) needs the bytes themselves.
+        if request.method != "GET" or not getattr(_over_http, "active", False):
             return original(self, request, full_url, headers)
         _in_get.active = True
         try:

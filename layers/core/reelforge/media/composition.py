@@ -10,17 +10,17 @@ overlays and a music track, in one ffmpeg run, on an exact frame grid.
     preview_frame(comp, 3.7, "preview.jpg")         # the same frame, from the same graph
 
 Times are seconds on the output timeline and are snapped to the output frame grid first
-(a thing starting at `s` starts on frame `round(s * fps)`), so the export has exactly
-`round(duration * fps)` frames and nothing drifts. A transition is an explicit overlap: the
-clip that fades in starts `duration` before the previous one ends, nothing is shortened or
-moved. Frame k of a d-frame transition shows the incoming clip at (k + 1) / (d + 1), so every
+(a thing starting at `s` starts on frame `round(s * fps)`, halves rounded up), so the export
+has exactly `round(duration * fps)` frames and nothing drifts. A transition is an explicit
+overlap: the clip that fades in starts `duration` before the previous one ends, nothing is
+shortened or moved; it lasts `round(duration * fps)` frames wherever it falls. Frame k of a d-frame transition shows the incoming clip at (k + 1) / (d + 1), so every
 frame of the window is a blend and the frames on either side are clean.
 
 The graph (`filter_graph`, pure) cuts the timeline into segments: background gaps, stretches
 where one clip plays, and transitions (ffmpeg's `xfade` on the two clips' overlapping
 frames); each clip is one input, seeked to what the segments need and split between them;
-the segments are concatenated, then images (`overlay`) and texts (`drawtext`) are drawn
-on frame windows. Audio: every clip's own sound (faded across its transitions) and the
+the segments are concatenated, then images and texts (`drawtext`, once, on a transparent
+canvas) are laid over their frame windows with `overlay`. Audio: every clip's own sound (faded across its transitions) and the
 music tracks, placed on the sample grid and summed with `amix`. `preview_frame` builds the
 graph for a one-frame window of the same timeline, so the preview is the export's frame
 without rendering the rest.
@@ -249,6 +249,7 @@ class Composition:
         _check_clips(self.clips)
         if self.frames < 1:
             raise CompositionError(f"the timeline is shorter than one frame at {self.fps:g} fps")
+        segments(self)  # the same checks on the frame grid (a clip shorter than a frame...)
 
     @property
     def rate(self) -> Fraction:
@@ -266,7 +267,7 @@ class Composition:
 
     @property
     def frames(self) -> int:
-        return round(self.duration * self.rate)
+        return frame_at(self.duration, self.rate)
 
 
 @dataclass(frozen=True)
@@ -342,10 +343,25 @@ class Segment:
     xfade: str | None = None
 
 
+def frame_at(t: float, rate: Fraction) -> int:
+    """The frame a time snaps to: the nearest, halves up (so two times a whole number of
+    frames apart stay that far apart, which round-half-even does not promise)."""
+    return math.floor(t * rate + 0.5 + 1e-9)
+
+
 def clip_frames(comp: Composition) -> list[tuple[int, int]]:
-    """Each clip's [first, end) frame on the output grid."""
+    """Each clip's [first, end) frame on the output grid. A clip with a transition starts
+    the transition's frame count before the previous clip's end frame."""
     rate = comp.rate
-    return [(round(c.start * rate), round(c.end * rate)) for c in comp.clips]
+    spans: list[tuple[int, int]] = []
+    for i, c in enumerate(comp.clips):
+        f1 = frame_at(c.end, rate)
+        blend = c.blend
+        if blend is not None and i > 0:
+            spans.append((spans[i - 1][1] - frame_at(blend.duration, rate), f1))
+        else:
+            spans.append((frame_at(c.start, rate), f1))
+    return spans
 
 
 def segments(comp: Composition) -> list[Segment]:
@@ -356,6 +372,8 @@ def segments(comp: Composition) -> list[Segment]:
     for i, (clip, (f0, f1)) in enumerate(zip(comp.clips, spans, strict=True)):
         if f1 <= f0:
             raise CompositionError(f"clip {i} is shorter than one frame at {comp.fps:g} fps")
+        if f0 < cursor:
+            raise CompositionError(f"clip {i} starts inside the previous clip's transition")
         blend = clip.blend
         if blend is not None:
             overlap = spans[i - 1][1] - f0
@@ -368,6 +386,8 @@ def segments(comp: Composition) -> list[Segment]:
             cursor = f0
         nxt = comp.clips[i + 1] if i + 1 < len(comp.clips) else None
         body_end = spans[i + 1][0] if nxt is not None and nxt.blend is not None else f1
+        if body_end < cursor:
+            raise CompositionError(f"clip {i} is shorter than its transitions")
         if body_end > cursor:
             out.append(Segment(cursor, body_end, i))
             cursor = body_end
@@ -543,14 +563,26 @@ def filter_graph(
         graph.append(f"{main}[i{j}]overlay=x={x}:y={y}:eof_action=pass:enable={enable}[m{j + 1}i]")
         main = f"[m{j + 1}i]"
 
-    texts = []
-    for text in comp.texts:
+    for j, text in enumerate(comp.texts):
         a, b = _frames_of(text.start, text.end, rate, total)
         a, b = max(a, w0), min(b, w1)
-        if a >= b or not text.text.strip():
+        box = _text_box(text, width, height)
+        if a >= b or not text.text.strip() or box is None:
             continue
-        texts.append(_drawtext(text, a - w0, b - w0))
-    graph.append(f"{main}{','.join([*texts, 'format=yuv420p'])}[v]")
+        # Drawn once on a transparent canvas (of the text's colour, so the antialiased
+        # edges keep it), then laid over its frames: drawtext on every frame costs more.
+        left, top, cw, ch = box
+        ground = _color(text.outline_color if text.outline_width > 0 else text.color)
+        ground = ground[:8] if ground.startswith("0x") else ground  # its own alpha: 0
+        graph.append(
+            f"color=c={ground}@0:s={cw}x{ch}:r={fr},trim=end_frame=1,format=rgba,"
+            f"{_drawtext(text, text.center_x - left, text.center_y - top)},format=yuva420p,"
+            f"loop=loop={b - a - 1}:size=1:start=0,settb={tb},setpts=N+{a - w0}[t{j}]"
+        )
+        enable = f"between(n\\,{a - w0}\\,{b - w0 - 1})"
+        graph.append(f"{main}[t{j}]overlay=x={left}:y={top}:eof_action=pass:enable={enable}[m{j + 1}t]")
+        main = f"[m{j + 1}t]"
+    graph.append(f"{main}format=yuv420p[v]")
 
     audio_label = None
     if audio:
@@ -561,7 +593,7 @@ def filter_graph(
 
 
 def _frames_of(start: float, end: float, rate: Fraction, total: int) -> tuple[int, int]:
-    return round(start * rate), min(total, round(end * rate))
+    return frame_at(start, rate), min(total, frame_at(end, rate))
 
 
 def _fit(fit: str, video: VideoSource | None, w: int, h: int, bg: str) -> list[str]:
@@ -600,7 +632,25 @@ def escape_text(text: str) -> str:
     return filter_path(text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
-def _drawtext(t: TextOverlay, a: int, b: int) -> str:
+def _text_box(t: TextOverlay, width: int, height: int) -> tuple[int, int, int, int] | None:
+    """(left, top, width, height) of a canvas that holds the drawn text, cut to the frame
+    (None when it is all off screen). Generous on purpose: 1.3 em a character (the widest
+    Latin glyphs are about 1 em) and 1.7 em a line, plus the outline and an em of margin."""
+    lines = t.text.replace("\t", "    ").split("\n")
+    margin = 2 * t.outline_width + t.font_size
+    est_w = max(len(line) for line in lines) * 1.3 * t.font_size + margin
+    est_h = len(lines) * 1.7 * t.font_size + margin
+    left = max(0, math.floor((t.center_x - est_w / 2) / 2) * 2)
+    top = max(0, math.floor((t.center_y - est_h / 2) / 2) * 2)
+    right = min(width, math.ceil((t.center_x + est_w / 2) / 2) * 2)
+    bottom = min(height, math.ceil((t.center_y + est_h / 2) / 2) * 2)
+    if right <= left or bottom <= top:
+        return None
+    return left, top, right - left, bottom - top
+
+
+def _drawtext(t: TextOverlay, cx: float, cy: float) -> str:
+    """drawtext for `t`, centred at (cx, cy) of the frame it draws on."""
     opts = [
         f"fontfile={filter_path(font_file(t.font))}",
         f"text={escape_text(t.text)}",
@@ -608,12 +658,11 @@ def _drawtext(t: TextOverlay, a: int, b: int) -> str:
         f"fontsize={t.font_size:g}",
         f"fontcolor={_color(t.color)}",
         "text_align=C",  # lines centred on each other
-        f"x={t.center_x:.2f}-text_w/2",
-        f"y={t.center_y:.2f}-text_h/2",
+        f"x={cx:.2f}-text_w/2",
+        f"y={cy:.2f}-text_h/2",
     ]
     if t.outline_width > 0:
         opts += [f"borderw={round(t.outline_width)}", f"bordercolor={_color(t.outline_color)}"]
-    opts.append(f"enable=between(n\\,{a}\\,{b - 1})")
     return "drawtext=" + ":".join(opts)
 
 

@@ -36,7 +36,7 @@ from reelforge.media import sniff
 from reelforge.projects import service as projects
 from reelforge.settings import get_settings
 from reelforge.store import NotFound
-from reelforge.works import assets, service, styleguide, templates
+from reelforge.works import assets, service, styleguide, templates, timeline
 from reelforge.works.providers import catalog
 from reelforge.works.providers.choice import choose, choose_all
 from reelforge.works.schemas import (
@@ -44,6 +44,7 @@ from reelforge.works.schemas import (
     MAX_PROMPT,
     AssetBatch,
     AssetChanges,
+    ExportPreview,
     ImageRequest,
     LandingRequest,
     ProjectBody,
@@ -56,6 +57,7 @@ from reelforge.works.schemas import (
     VideoRequest,
     WorkBody,
     WorkPut,
+    WorksExport,
     WorkTemplateApply,
 )
 
@@ -546,6 +548,46 @@ def generate_scenes(request: Request, project_id: str, work_id: str,
     order = {s["id"]: i for i, s in enumerate(work["scenes"])}
     return {**service.job_links(job), "scenes": [{"sceneIndex": order[s["id"]], "sceneId": s["id"],
                                                   **service.scene_urls(work, s)} for s in claimed]}
+
+
+# --- the timeline export ------------------------------------------------------------------------
+
+def _export_state(principal: Principal, body: WorksExport | ExportPreview) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(work, editorState): the request's own timeline (the original's body) or the work's."""
+    with found("Project"):
+        work = service.get_work(principal.user_id, body.projectId, body.workId)
+    if isinstance(body, WorksExport) and body.clips is not None:
+        return work, timeline.from_export_request(body.model_dump(exclude_none=True))
+    if not work.get("editorState"):
+        raise HTTPException(400, "projectId, workId and clips are required: the work has no saved editorState")
+    return work, work["editorState"]
+
+
+def export_work(body: WorksExport, principal: Principal) -> dict[str, Any]:
+    """POST /api/export for a work (the route is wired in api/routes_export.py, beside seed
+    000's): the timeline is checked now (unknown transitions, missing scene videos or assets are
+    400) and rendered by an `export` job; GET /api/export/{export_job_id} follows it."""
+    if "works:read" not in principal.scopes:
+        raise HTTPException(403, "Insufficient permissions: requires works:read")
+    work, state = _export_state(principal, body)
+    with tempfile.TemporaryDirectory(prefix="works-export-check-") as tmp:
+        timeline.composition(work, state, service.source_fetcher(work, Path(tmp)))
+    job = service.start_export(principal.user_id, work, state)
+    return {"export_job_id": job["id"], "jobId": job["id"], "status": "pending",
+            "statusUrl": f"/api/export/{job['id']}",
+            "message": "Export job created — check status with get_export_status"}
+
+
+@router.post("/export/preview", response_model=None, responses={200: {"content": {"image/jpeg": {}}}})
+def export_preview(body: ExportPreview, p: Principal = Depends(require("works:read"))) -> Response:
+    """One JPEG of the work's timeline at `t`, from the same filter graph as the export."""
+    from reelforge.media.composition import preview_frame
+
+    work, state = _export_state(p, body)
+    with tempfile.TemporaryDirectory(prefix="works-preview-") as tmp:
+        comp = timeline.composition(work, state, service.source_fetcher(work, Path(tmp)))
+        frame = preview_frame(comp, body.t, Path(tmp) / "preview.jpg").read_bytes()
+    return Response(frame, media_type="image/jpeg")
 
 
 # --- the standalone AI endpoints ----------------------------------------------------------------

@@ -319,6 +319,25 @@ class WorkTemplateApply(Model):
     placeholderValues: Placeholders = {}
 
 
+class WorksExport(Model):
+    """POST /api/export for a work: `{projectId, workId}` exports its stored editorState; with
+    the original's `clips` (and `texts`, `images`, `audio`, `options`) that timeline instead."""
+
+    projectId: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    workId: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    clips: Annotated[list[dict[str, Any]], Field(max_length=500)] | None = None
+    texts: Annotated[list[dict[str, Any]], Field(max_length=500)] | None = None
+    images: Annotated[list[dict[str, Any]], Field(max_length=500)] | None = None
+    audio: dict[str, Any] | None = None
+    options: dict[str, Any] | None = None
+
+
+class ExportPreview(Model):
+    projectId: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    workId: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    t: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False)]
+
+
 class AssetChanges(Model):
     """PUT P/assets/:id: what changes."""
 

@@ -521,6 +521,51 @@ def start_scenes(owner: str, project_id: str, work_id: str, refs: list[str] | No
     return job, work, claimed
 
 
+def start_export(owner: str, work: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    """An `export` job (the same kind, record and GET /api/export/{id} as the editor's) that
+    renders `state` (kept as JSON beside the job: it can pass a state machine's 256 KB) on the
+    works state machine."""
+    s = get_settings()
+    job_id = new_job_id()
+    key = f"{blobs.job_prefix(job_id)}timeline.json"
+    Blobs().put_bytes(key, json.dumps(state).encode(), "application/json")
+    job = jobs.create(owner, "export", project_id=work["project_id"], job_id=job_id, message="Queued", extra={
+        "jobType": "export", "workId": work["id"], jobs.UPLOAD_PREFIX_FIELD: blobs.job_prefix(job_id)})
+    start_execution(s.works_state_machine_arn, job_id, {
+        "task": "export", "owner": owner, "project_id": work["project_id"], "work_id": work["id"],
+        "timeline_key": key, "providers": {}, "poll_s": s.works_poll_interval_s, "concurrency": 1})
+    return job
+
+
+def source_fetcher(work: dict[str, Any], workdir: Path) -> Any:
+    """fetch(kind, ref) for works.timeline: a scene's video and the work's audio as presigned
+    URLs (ranged reads, nothing downloaded), an asset (a font or image) downloaded to `workdir`."""
+    store = Blobs()
+    states = scene_states(work)
+
+    def fetch(kind: str, ref: str) -> str | Path:
+        if kind == "scene":
+            key = states.get(ref, {}).get("videoKey")
+            if not key:
+                index = next((i for i, s in enumerate(work.get("scenes") or []) if s["id"] == ref), "?")
+                raise BadRequest(f"Scene video not found for scene index {index}")
+            return store.presign_get(key)
+        if kind == "audio":
+            if not work.get("audioKey"):
+                raise BadRequest("the timeline names the work's audio, but none was uploaded")
+            return store.presign_get(work["audioKey"])
+        try:
+            asset = projects.get_asset(work["project_id"], ref)
+        except NotFound:
+            raise BadRequest(f"the timeline names asset {ref!r}, which is not in the project") from None
+        path = workdir / f"{ref}-{asset['file_name']}"
+        if not path.exists():
+            store.download(asset["s3_key"], path)
+        return path
+
+    return fetch
+
+
 def scene_urls(work: dict[str, Any], scene: dict[str, Any]) -> dict[str, str]:
     base = media_route(work)
     return {"imageUrl": f"{base}/scene/{scene['id']}/image", "videoUrl": f"{base}/scene/{scene['id']}/video"}

@@ -154,6 +154,28 @@ def image_step(event: dict[str, Any]) -> dict[str, Any]:
     return {"key": key}
 
 
+def export_step(event: dict[str, Any]) -> dict[str, Any]:
+    """Render the work's timeline (the editorState stored beside the job) in one encode."""
+    from reelforge.media.composition import render_composition
+    from reelforge.works import timeline
+
+    job_id = event["job_id"]
+    jobs.set_running(job_id, message="Rendering the timeline")
+    state = json.loads(Blobs().get_bytes(event["timeline_key"]))
+    work = _work(event)
+    s = get_settings()
+    with tempfile.TemporaryDirectory(prefix="works-export-") as tmp:
+        comp = timeline.composition(work, state, service.source_fetcher(work, Path(tmp)))
+        rendered = render_composition(
+            comp, Path(tmp) / "export.mp4", preset=s.render_preset, crf=s.render_crf,
+            on_progress=lambda f: jobs.progress(job_id, stage="render", fraction=0.95 * f, message="Rendering"))
+        key = f"{job_prefix(job_id)}export.mp4"
+        Blobs().put_file(key, rendered.path, "video/mp4")
+    jobs.complete(job_id, {"export_key": key, "duration": rendered.duration, "frames": rendered.frames},
+                  message="Export ready")
+    return {"frames": rendered.frames}
+
+
 # --- scene items: image -> video (start, wait, poll) -> done ------------------------------------
 
 def _scene(event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

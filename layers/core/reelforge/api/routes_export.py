@@ -1,0 +1,27 @@
+"""WIRING: POST /api/export, which two seeds name with different bodies: seed 000's
+`{project_id}` exports an editor project's timeline, AutoVio's `{projectId, workId, ...}` a
+work's. The body says which; both make an `export` job that GET /api/export/{id} follows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from reelforge.api.deps import current_principal
+from reelforge.auth import Principal
+from reelforge.editor import router as editor
+from reelforge.editor.schemas import ExportBody
+from reelforge.works import router as works
+from reelforge.works.schemas import WorksExport
+
+router = APIRouter(prefix="/api", tags=["export"])
+
+
+@router.post("/export")
+def export(body: WorksExport | ExportBody, p: Principal = Depends(current_principal)) -> dict[str, Any]:
+    """`{project_id}` (seed 000, needs projects:write) or `{projectId, workId, clips?, texts?,
+    images?, audio?, options?}` (AutoVio, needs works:read): 202-style `{export_job_id, status}`."""
+    if isinstance(body, WorksExport):
+        return works.export_work(body, p)
+    return editor.export(body, p)
