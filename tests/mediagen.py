@@ -548,3 +548,41 @@ def find_markers(rgb: np.ndarray, min_pixels: int = 4) -> list[tuple[float, floa
     found = [tuple(map(float, centroids[i])) for i in range(1, count)
              if stats[i, cv2.CC_STAT_AREA] >= min_pixels]
     return sorted(found)
+
+
+# --- painted references (media.analysis and the works analysis) -----------------------------
+
+def painted_video(out: Path, shots: Sequence[tuple[str, float]], size: tuple[int, int] = (320, 180)) -> Path:
+    """Solid colours (hex without #), one per shot of `seconds`, joined by hard cuts."""
+    args: list = []
+    for colour, seconds in shots:
+        args += ["-f", "lavfi", "-i", f"color=c=0x{colour}:s={size[0]}x{size[1]}:r=30:d={seconds}"]
+    labels = "".join(f"[{i}:v]" for i in range(len(shots)))
+    run_ffmpeg([*args, "-filter_complex", f"{labels}concat=n={len(shots)}:v=1:a=0[v]", "-map", "[v]",
+                "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", out])
+    return out
+
+
+def texture(seed: int, size: tuple[int, int] = (960, 540)) -> np.ndarray:
+    """A busy BGR picture of random discs and boxes: corners everywhere for a tracker."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    img = np.full((h, w, 3), rng.integers(0, 255, 3), np.uint8)
+    for _ in range(400):
+        colour = tuple(int(v) for v in rng.integers(0, 255, 3))
+        x, y, r = int(rng.integers(0, w)), int(rng.integers(0, h)), int(rng.integers(6, 40))
+        if rng.random() < 0.5:
+            cv2.circle(img, (x, y), r, colour, -1)
+        else:
+            cv2.rectangle(img, (x, y), (x + r, y + int(rng.integers(6, 40))), colour, -1)
+    return img
+
+
+def hex_rgb(value: str) -> np.ndarray:
+    value = value.lstrip("#")
+    return np.array([int(value[i:i + 2], 16) for i in (0, 2, 4)], float)
+
+
+def colour_distance(a: str, b: str) -> float:
+    return float(np.linalg.norm(hex_rgb(a) - hex_rgb(b)))
+

@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from mediagen import colour_distance, hex_rgb, painted_video, texture
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from reelforge.errors import InvalidMediaError
@@ -34,21 +35,6 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("analysis")
 
 
-def texture(seed: int, size: tuple[int, int] = (960, 540)) -> np.ndarray:
-    """A busy BGR picture of random discs and boxes: corners everywhere for the tracker."""
-    rng = np.random.default_rng(seed)
-    w, h = size
-    img = np.full((h, w, 3), rng.integers(0, 255, 3), np.uint8)
-    for _ in range(400):
-        colour = tuple(int(v) for v in rng.integers(0, 255, 3))
-        x, y, r = int(rng.integers(0, w)), int(rng.integers(0, h)), int(rng.integers(6, 40))
-        if rng.random() < 0.5:
-            cv2.circle(img, (x, y), r, colour, -1)
-        else:
-            cv2.rectangle(img, (x, y), (x + r, y + int(rng.integers(6, 40))), colour, -1)
-    return img
-
-
 def _encode(args: list, out: Path) -> Path:
     run_ffmpeg([*args, "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", out])
     return out
@@ -60,16 +46,6 @@ def _concat(pieces: list[Path], out: Path) -> Path:
         args += ["-i", piece]
     labels = "".join(f"[{i}:v]" for i in range(len(pieces)))
     return _encode([*args, "-filter_complex", f"{labels}concat=n={len(pieces)}:v=1:a=0[v]",
-                    "-map", "[v]"], out)
-
-
-def painted_video(out: Path, shots: list[tuple[str, float]]) -> Path:
-    """Solid colours, one per shot, joined by hard cuts."""
-    args: list = []
-    for colour, seconds in shots:
-        args += ["-f", "lavfi", "-i", f"color=c=0x{colour}:s={SIZE[0]}x{SIZE[1]}:r=30:d={seconds}"]
-    labels = "".join(f"[{i}:v]" for i in range(len(shots)))
-    return _encode([*args, "-filter_complex", f"{labels}concat=n={len(shots)}:v=1:a=0[v]",
                     "-map", "[v]"], out)
 
 
@@ -89,15 +65,6 @@ def _card(seed: int, text: str | None) -> Image.Image:
         ImageDraw.Draw(card).text((480, 270), text, font=ImageFont.truetype(str(FONT), 64),
                                   fill="white", anchor="mm", stroke_width=3, stroke_fill="black")
     return card
-
-
-def _hex_rgb(value: str) -> np.ndarray:
-    value = value.lstrip("#")
-    return np.array([int(value[i:i + 2], 16) for i in (0, 2, 4)], float)
-
-
-def _distance(a: str, b: str) -> float:
-    return float(np.linalg.norm(_hex_rgb(a) - _hex_rgb(b)))
 
 
 def _words(text: str) -> list[str]:
@@ -150,11 +117,11 @@ def test_palette_holds_the_painted_colours_in_proportion(painted: an.ReferenceAn
     assert [s.share for s in palette] == sorted((s.share for s in palette), reverse=True)
     total = sum(seconds for _, seconds in PAINTED)
     for colour, seconds in PAINTED:
-        nearest = min(palette, key=lambda s: _distance(s.hex, colour))
-        assert _distance(nearest.hex, colour) < 20, (colour, palette)
+        nearest = min(palette, key=lambda s: colour_distance(s.hex, colour))
+        assert colour_distance(nearest.hex, colour) < 20, (colour, palette)
         assert nearest.share == pytest.approx(seconds / total, abs=0.05)
     for scene, (colour, _) in zip(painted.scenes, PAINTED, strict=True):
-        assert _distance(scene.palette[0].hex, colour) < 20
+        assert colour_distance(scene.palette[0].hex, colour) < 20
         assert scene.palette[0].share > 0.95
     # A flat colour has nothing to track or read.
     assert all(s.camera.label == "static" and s.camera.pairs == 0 for s in painted.scenes)
@@ -164,7 +131,7 @@ def test_palette_holds_the_painted_colours_in_proportion(painted: an.ReferenceAn
 
 
 def test_overall_colour_numbers(painted: an.ReferenceAnalysis) -> None:
-    rgb = np.array([_hex_rgb(c) for c, _ in PAINTED])
+    rgb = np.array([hex_rgb(c) for c, _ in PAINTED])
     weights = np.array([s for _, s in PAINTED]) / 6.0
     luma = float((rgb @ [0.299, 0.587, 0.114]) @ weights / 255)
     warmth = float((rgb[:, 0] - rgb[:, 2]) @ weights / 255)

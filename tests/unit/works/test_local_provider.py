@@ -13,6 +13,7 @@ import av
 import cv2
 import numpy as np
 import pytest
+from mediagen import colour_distance, painted_video, texture
 from PIL import Image
 
 from reelforge.errors import ProviderError
@@ -73,40 +74,6 @@ def _encode(args: list, out: Path) -> Path:
     return out
 
 
-def painted_video(out: Path, shots: list[tuple[str, float]]) -> Path:
-    """Solid colours, one per shot, joined by hard cuts."""
-    args: list = []
-    for colour, seconds in shots:
-        args += ["-f", "lavfi", "-i", f"color=c=0x{colour}:s={SIZE[0]}x{SIZE[1]}:r=30:d={seconds}"]
-    labels = "".join(f"[{i}:v]" for i in range(len(shots)))
-    return _encode([*args, "-filter_complex", f"{labels}concat=n={len(shots)}:v=1:a=0[v]",
-                    "-map", "[v]"], out)
-
-
-def texture(seed: int, size: tuple[int, int]) -> bytes:
-    """A busy picture of random discs and boxes (corners everywhere for the tracker), as PNG."""
-    rng = np.random.default_rng(seed)
-    w, h = size
-    img = np.full((h, w, 3), rng.integers(0, 255, 3), np.uint8)
-    for _ in range(400):
-        colour = tuple(int(v) for v in rng.integers(0, 255, 3))
-        x, y, r = int(rng.integers(0, w)), int(rng.integers(0, h)), int(rng.integers(6, 40))
-        if rng.random() < 0.5:
-            cv2.circle(img, (x, y), r, colour, -1)
-        else:
-            cv2.rectangle(img, (x, y), (x + r, y + int(rng.integers(6, 40))), colour, -1)
-    return cv2.imencode(".png", img)[1].tobytes()
-
-
-def _rgb(value: str) -> np.ndarray:
-    value = value.lstrip("#")
-    return np.array([int(value[i:i + 2], 16) for i in (0, 2, 4)], float)
-
-
-def _distance(a: str, b: str) -> float:
-    return float(np.linalg.norm(_rgb(a) - _rgb(b)))
-
-
 def _words(text: str) -> list[str]:
     return re.findall(r"[a-z']+", text.lower())
 
@@ -141,7 +108,7 @@ def test_analysis_measures_the_painted_reference(painted: tuple[AnalysisResult, 
     assert result.scene_count == 3 == len(result.scenes)
     for scene, (colour, seconds) in zip(result.scenes, PAINTED, strict=True):
         assert scene.duration_seconds == pytest.approx(seconds, abs=0.2)
-        assert min(_distance(c, colour) for c in result.color_palette) < 20, (colour, result.color_palette)
+        assert min(colour_distance(c, colour) for c in result.color_palette) < 20, (colour, result.color_palette)
         assert scene.camera_movement == "static"
     assert result.tempo == "fast"
     assert any("measured offline" in n for n in result.notes)
@@ -313,10 +280,10 @@ def test_card_is_in_the_style_guide_palette() -> None:
     measured = palette(np.ascontiguousarray(pixels), 5)
     wanted = ["#ff6600", "#000080", "#87ceeb"]
     for colour in wanted:  # each guide colour is on the card, over a fair share of it
-        near = [s for s in measured if _distance(s.hex, colour) < 25]
+        near = [s for s in measured if colour_distance(s.hex, colour) < 25]
         assert near and near[0].share > 0.04, (colour, measured)
     big = [s for s in measured if s.share > 0.1]
-    assert all(min(_distance(s.hex, c) for c in wanted) < 25 for s in big), measured
+    assert all(min(colour_distance(s.hex, c) for c in wanted) < 25 for s in big), measured
     assert local.images(None).image(job).data == picture.data  # deterministic
 
 
@@ -332,7 +299,7 @@ def test_card_without_a_palette() -> None:
 
 
 def _render(tmp_path: Path, seconds: float, **job: object) -> Path:
-    start = local.videos(None).start(VideoJob(image=texture(5, (360, 640)), duration_s=seconds,
+    start = local.videos(None).start(VideoJob(image=cv2.imencode(".png", texture(5, (360, 640)))[1].tobytes(), duration_s=seconds,
                                               size=PORTRAIT, **job), tmp_path)  # type: ignore[arg-type]
     assert start.operation is None and start.path is not None and start.path.is_file()
     return start.path
