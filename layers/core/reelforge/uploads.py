@@ -31,6 +31,8 @@ def handle_s3_event(event: dict[str, Any]) -> list[dict[str, Any]]:
         obj = record["s3"]["object"]
         key = unquote_plus(obj["key"])  # S3 event keys arrive URL-encoded
         size = int(obj.get("size") or 0)
-        handler = next((h for prefix, h in _handlers.items() if key.startswith(prefix)), None)
+        # The most specific prefix wins (works-uploads/assets/ before works-uploads/).
+        matching = [prefix for prefix in _handlers if key.startswith(prefix)]
+        handler = _handlers[max(matching, key=len)] if matching else None
         outcomes.append(handler(key, size) if handler else {"key": key, "outcome": "ignored"})
     return outcomes

@@ -124,3 +124,37 @@ def test_the_quota_edits_deletes_and_other_users(api: tuple[TestClient, dict, st
     assert client.delete(first["url"], headers=auth).status_code == 204
     assert not Blobs().exists(key)
     assert client.get(first["url"], headers=auth).status_code == 404
+
+
+def _key_of(url: str) -> str:
+    """The object key a presigned URL names (virtual-hosted or path style)."""
+    from urllib.parse import unquote, urlsplit
+
+    path = unquote(urlsplit(url).path).lstrip("/")
+    bucket = get_settings().bucket_name
+    return path.removeprefix(f"{bucket}/")
+
+
+def test_a_presigned_upload_becomes_a_measured_asset_when_it_lands(api: tuple[TestClient, dict, str]) -> None:
+    from reelforge.uploads import handle_s3_event
+
+    client, auth, pid = api
+    made = client.post(f"/api/projects/{pid}/assets/upload-url", headers=auth,
+                       json={"file_name": "hero.png", "name": "Hero", "tags": ["brand"]})
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert body["status"] == "uploading" and body["upload_url"].startswith("http")
+    key = _key_of(body["upload_url"])
+    Blobs().put_bytes(key, _png((20, 160, 90)), "application/octet-stream")
+    outcome = handle_s3_event({"Records": [{"s3": {"object": {"key": key, "size": len(_png((20, 160, 90)))}}}]})
+    assert outcome == [{"key": key, "outcome": "ready"}]
+    meta = client.get(f"/api/projects/{pid}/assets/{body['id']}/meta", headers=auth).json()
+    assert (meta["status"], meta["type"], meta["width"], meta["name"], meta["tags"]) == ("ready", "image", 400, "Hero",
+                                                                                        ["brand"])
+    assert not Blobs().exists(key)  # the upload itself goes; the asset lives under the project
+    bad = client.post(f"/api/projects/{pid}/assets/upload-url", headers=auth, json={"file_name": "x.png"}).json()
+    bad_key = _key_of(bad["upload_url"])
+    Blobs().put_bytes(bad_key, b"MZ\x90\x00" + b"\x00" * 100)
+    assert handle_s3_event({"Records": [{"s3": {"object": {"key": bad_key, "size": 104}}}]})[0]["outcome"] == "failed"
+    failed = client.get(f"/api/projects/{pid}/assets/{bad['id']}/meta", headers=auth).json()
+    assert failed["status"] == "failed" and "Unsupported file type" in failed["error"]

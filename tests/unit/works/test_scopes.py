@@ -47,6 +47,7 @@ TABLE = [
     ("POST", "/api/style-guide/extract-from-landing", "ai:generate"),
     ("GET", f"{P}/assets", "projects:read"),
     ("POST", f"{P}/assets", "projects:write"),
+    ("POST", f"{P}/assets/upload-url", "projects:write"),
     ("GET", f"{P}/assets/a1/meta", "projects:read"),
     ("PUT", f"{P}/assets/a1", "projects:write"),
     ("GET", f"{P}/assets/a1", "projects:read"),

@@ -10,10 +10,11 @@ project's assets together may not pass PROJECT_STORAGE_QUOTA_MB (413).
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from reelforge import blobs
+from reelforge import blobs, uploads
 from reelforge.blobs import Blobs
 from reelforge.errors import BadRequest, InvalidMediaError, Missing, TooLarge
 from reelforge.media.inspect import AssetInfo, inspect_asset
@@ -23,6 +24,7 @@ from reelforge.store import Keys, NotFound, Table, new_id, now_iso
 from reelforge.works.service import epoch_ms
 
 MAX_ASSET_BYTES = 50 * 2**20
+UPLOADS_PREFIX = "works-uploads/assets/"  # <owner>/<project>/<asset>: presigned asset uploads
 KINDS = ("image", "video", "audio", "font")
 MAX_TAGS, MAX_TAG = 30, 50
 
@@ -64,7 +66,9 @@ def kind_of(item: dict[str, Any]) -> str:
 
 
 def create(owner: str, project_id: str, path: Path, file_name: str, *, name: str | None, description: str | None,
-           tags: list[str] | None) -> dict[str, Any]:
+           tags: list[str] | None, asset_id: str | None = None) -> dict[str, Any]:
+    """A ready asset from a file on disk (an upload that streamed in, or a presigned one that
+    landed: then `asset_id` is the pending record it fills)."""
     projects.get(owner, project_id)
     size = path.stat().st_size
     if size == 0:
@@ -78,7 +82,7 @@ def create(owner: str, project_id: str, path: Path, file_name: str, *, name: str
         info = inspect_asset(path)
     except InvalidMediaError as exc:
         raise BadRequest(str(exc)) from None
-    aid = f"asset_{new_id()[:12]}"
+    aid = asset_id or f"asset_{new_id()[:12]}"
     safe = blobs.safe_file_name(file_name, default=f"asset.{info.extension}")
     key = f"{_prefix(project_id, aid)}{safe}"
     store = Blobs()
@@ -94,8 +98,57 @@ def create(owner: str, project_id: str, path: Path, file_name: str, *, name: str
             "media": {"width": info.width, "height": info.height, "duration": info.duration},
             "measured": _measured(info), "description": description, "tags": tags,
             "created_at": ts, "updated_at": ts}
-    Table().put_new(item)
+    if asset_id:
+        Table().put(item)
+    else:
+        Table().put_new(item)
     return item
+
+
+def presign_upload(owner: str, project_id: str, file_name: str, *, name: str | None, description: str | None,
+                   tags: list[str] | None) -> tuple[dict[str, Any], str]:
+    """(the pending asset, the key to PUT the file to): when it lands (S3 trigger) it is
+    checked and measured like a streamed upload, and the asset turns `ready` or `failed`."""
+    projects.get(owner, project_id)
+    aid = f"asset_{new_id()[:12]}"
+    safe = blobs.safe_file_name(file_name, default="asset")
+    ts = now_iso()
+    item = {**Keys.asset(project_id, aid), "type": "asset", "id": aid, "project_id": project_id, "owner": owner,
+            "name": name or safe, "file_name": safe, "status": projects.ASSET_UPLOADING, "description": description,
+            "tags": tags, "s3_key": f"{UPLOADS_PREFIX}{owner}/{project_id}/{aid}", "created_at": ts, "updated_at": ts}
+    Table().put_new(item)
+    return item, item["s3_key"]
+
+
+@uploads.handles(UPLOADS_PREFIX)
+def on_upload(key: str, size: int) -> dict[str, Any]:
+    parts = key[len(UPLOADS_PREFIX):].split("/")
+    store = Blobs()
+    try:
+        if len(parts) != 3:
+            return {"key": key, "outcome": "ignored", "reason": "unexpected key layout"}
+        owner, project_id, asset_id = parts
+        try:
+            pending = projects.get_asset(project_id, asset_id)
+        except NotFound:
+            return {"key": key, "outcome": "deleted", "reason": "no such asset"}
+        if pending.get("owner") != owner or pending.get("status") != projects.ASSET_UPLOADING:
+            return {"key": key, "outcome": "deleted", "reason": "the asset is not waiting for this upload"}
+        if size > MAX_ASSET_BYTES:
+            reason = f"the file is over the {MAX_ASSET_BYTES // 2**20} MB limit"
+        else:
+            with tempfile.TemporaryDirectory(prefix="asset-upload-") as tmp:
+                path = store.download(key, Path(tmp) / pending["file_name"])
+                try:
+                    create(owner, project_id, path, pending["file_name"], name=pending.get("name"),
+                           description=pending.get("description"), tags=pending.get("tags"), asset_id=asset_id)
+                    return {"key": key, "outcome": "ready"}
+                except (BadRequest, TooLarge, NotFound) as exc:
+                    reason = str(exc)
+        projects.mark_asset(project_id, asset_id, {"status": projects.ASSET_FAILED, "error": reason})
+        return {"key": key, "outcome": "failed", "reason": reason}
+    finally:
+        store.delete(key)
 
 
 def _measured(info: AssetInfo) -> dict[str, Any]:
@@ -150,6 +203,7 @@ def view(item: dict[str, Any]) -> dict[str, Any]:
     """AutoVio's ProjectAsset, with `url` (this API's route) and the thumbnail's URL."""
     media = item.get("media") or {}
     out: dict[str, Any] = {"id": item["id"], "name": item.get("name") or item.get("file_name"),
+                           "status": item.get("status", projects.ASSET_READY),
                            "type": kind_of(item), "filename": item.get("file_name"),
                            "mimeType": item.get("content_type"), "size": int(item.get("size_bytes") or 0),
                            "createdAt": epoch_ms(item.get("created_at")), "updatedAt": epoch_ms(item.get("updated_at")),
@@ -157,7 +211,7 @@ def view(item: dict[str, Any]) -> dict[str, Any]:
     for name in ("width", "height", "duration"):
         if media.get(name) is not None:
             out[name] = media[name]
-    for name in ("tags", "description"):
+    for name in ("tags", "description", "error"):
         if item.get(name) is not None:
             out[name] = item[name]
     if item.get("thumbnail_key"):

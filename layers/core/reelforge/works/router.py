@@ -44,6 +44,7 @@ from reelforge.works.schemas import (
     MAX_PROMPT,
     AssetBatch,
     AssetChanges,
+    AssetUpload,
     ExportPreview,
     ImageRequest,
     LandingRequest,
@@ -326,6 +327,18 @@ async def upload_asset(request: Request, project_id: str, p: Principal = Depends
                                   description=(fields.get("description") or "").strip()[:2000] or None,
                                   tags=assets.parse_tags(fields.get("tags"))))
     return assets.view(item)
+
+
+@router.post(P + "/assets/upload-url", status_code=201)
+def presign_asset(project_id: str, body: AssetUpload, p: Principal = Depends(require("projects:write"))) -> dict:
+    """For a file too large for a request body: PUT it to `upload_url`; when it lands it is
+    checked and measured, and GET .../meta shows the asset `ready` (or `failed`, with why)."""
+    tags = assets.clean_tags(body.tags) if body.tags else None
+    with found("Project"):
+        item, key = assets.presign_upload(p.user_id, project_id, body.file_name, name=body.name,
+                                          description=body.description, tags=tags)
+    return {**assets.view(item), "upload_url": Blobs().presign_put(key, "application/octet-stream"), "method": "PUT",
+            "headers": {"Content-Type": "application/octet-stream"}, "maxBytes": assets.MAX_ASSET_BYTES}
 
 
 @router.get(P + "/assets/{asset_id}/meta")

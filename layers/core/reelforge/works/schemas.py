@@ -346,6 +346,15 @@ class AssetChanges(Model):
     description: _optional(Annotated[str, StringConstraints(max_length=2000)]) = None
 
 
+class AssetUpload(Model):
+    """POST P/assets/upload-url: the file is PUT to the answer's URL, then checked."""
+
+    file_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+    name: _optional(Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]) = None
+    description: _optional(Annotated[str, StringConstraints(max_length=2000)]) = None
+    tags: Annotated[list[Annotated[str, StringConstraints(max_length=50)]], Field(max_length=30)] | None = None
+
+
 class AssetBatch(Model):
     assetIds: Annotated[list[SceneId], Field(min_length=1, max_length=100)]
 

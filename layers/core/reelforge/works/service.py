@@ -317,7 +317,9 @@ def store_reference(work: dict[str, Any], path: Path) -> dict[str, Any]:
     Blobs().put_file(key, path, kind[1])
     if old and old != key:
         Blobs().delete(old)
-    return write_work(work, {"referenceKey": key, "referenceType": kind[1], "hasReferenceVideo": True})
+    return _note_on_work(work["owner"], work["project_id"], work["id"],
+                         {"referenceKey": key, "referenceType": kind[1], "hasReferenceVideo": True,
+                          "referenceUploadError": None})
 
 
 def checked_video(path: Path) -> tuple[str, str]:
@@ -371,13 +373,17 @@ def on_upload(key: str, size: int) -> dict[str, Any]:
         store.delete(key)
 
 
-def _note_on_work(owner: str, project_id: str, work_id: str, values: dict[str, Any]) -> None:
-    for _attempt in range(3):  # on a fresh read each time: a PUT may come meanwhile
+def _note_on_work(owner: str, project_id: str, work_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Write what the server keeps on a work (its reference, its audio) on a fresh read: an
+    upload takes a while, and a client's PUT meanwhile must not make it fail."""
+    attempts = 3
+    while True:
         try:
-            write_work(get_work(owner, project_id, work_id), values)
-            return
+            return write_work(get_work(owner, project_id, work_id), values)
         except PreconditionFailed:
-            continue
+            attempts -= 1
+            if not attempts:
+                raise
 
 
 def store_scene_media(work: dict[str, Any], ref: str, kind: str, path: Path) -> dict[str, Any]:
@@ -403,7 +409,7 @@ def store_audio(work: dict[str, Any], path: Path) -> dict[str, Any]:
     Blobs().put_file(key, path, kind[1])
     if old and old != key:
         Blobs().delete(old)
-    return write_work(work, {"audioKey": key, "audioType": kind[1]})
+    return _note_on_work(work["owner"], work["project_id"], work["id"], {"audioKey": key, "audioType": kind[1]})
 
 
 def media_object(work: dict[str, Any], what: str, ref: str | None = None) -> tuple[str, str]:
