@@ -29,6 +29,24 @@ SHOTS = (("d02020", 2.0), ("20a040", 2.0), ("2040d0", 2.0))  # red, green, blue:
 GUIDE = {"tone": "bold and warm", "color_palette": ["#e63946", "#1d3557", "#f1faee"], "must_avoid": ["clutter"]}
 
 
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+
+
+def _tone(seconds: float) -> bytes:
+    """A 440 Hz tone at half scale (RMS 0.35), as WAV."""
+    import wave
+
+    t = np.arange(round(48000 * seconds)) / 48000
+    pcm = (0.5 * np.sin(2 * np.pi * 440 * t) * 32767).astype("<i2").tobytes()
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(48000)
+        w.writeframes(pcm)
+    return out.getvalue()
+
+
 def _reference(out: Path) -> Path:
     args: list[str] = []
     for colour, seconds in SHOTS:
@@ -191,6 +209,9 @@ def test_the_works_timeline_exports_frame_exactly_and_previews_the_same_frames(w
     logo = io.BytesIO()
     Image.new("RGBA", (200, 100), (255, 102, 0, 255)).save(logo, "PNG")
     asset = client.post(f"/api/projects/{pid}/assets", files={"file": ("logo.png", logo.getvalue())}).json()
+    font = client.post(f"/api/projects/{pid}/assets", files={"file": ("brand.ttf", FONT.read_bytes())}).json()
+    music = client.post(f"/api/projects/{pid}/assets", files={"file": ("music.wav", _tone(4.0))}).json()
+    assert (font["type"], music["type"]) == ("font", "audio")
     current = client.get(base)
     scenes = current.json()["scenes"]
     state = {"editorData": {
@@ -198,11 +219,11 @@ def test_the_works_timeline_exports_frame_exactly_and_previews_the_same_frames(w
                         "transitionDuration": 0.5},
                        {"id": "b", "sceneIndex": 1, "start": 2, "end": 4}],
         "textTrack": [{"id": "t", "start": 0.5, "end": 3.5}], "imageTrack": [{"id": "i", "start": 1, "end": 4}]},
-        "textOverlays": {"t": {"text": "Tidewater", "fontSize": 120, "fontColor": "#ffffff", "centerX": 540,
-                               "centerY": 400}},
+        "textOverlays": {"t": {"text": "Tidewater", "fontSize": 120, "fontColor": "#ffff00", "centerX": 270,
+                               "centerY": 200, "fontAssetId": font["id"]}},
         "imageOverlays": {"i": {"assetId": asset["id"], "width": 300, "height": 150, "centerX": 800, "centerY": 1500,
                                 "opacity": 0.5, "rotation": 20}},
-        "exportSettings": {"width": 540, "height": 960, "fps": 25}}
+        "audioAssetId": music["id"], "audioVolume": 0.5, "exportSettings": {"width": 540, "height": 960, "fps": 25}}
     put = client.put(base, json={**current.json(), "editorState": state}, headers={"If-Match": current.headers["etag"]})
     assert put.status_code == 200, put.text
     started = client.post("/api/export", json={"projectId": pid, "workId": work["wid"]})
@@ -213,8 +234,16 @@ def test_the_works_timeline_exports_frame_exactly_and_previews_the_same_frames(w
         assert time.time() < deadline, status
         time.sleep(0.3)
     assert status["status"] == "completed", status
-    seconds, frames = _frames(httpx.get(status["export_url"]).content)
+    exported = httpx.get(status["export_url"]).content
+    seconds, frames = _frames(exported)
     assert len(frames) == 100 and seconds == pytest.approx(4.0)  # 4 s at 25 fps, the wipe overlapping
+    with av.open(io.BytesIO(exported)) as container:  # the music, mixed in at half volume
+        samples = np.concatenate([f.to_ndarray().ravel() for f in container.decode(audio=0)])
+    assert 0.08 < float(np.sqrt(np.mean(samples ** 2))) < 0.2  # the tone: RMS 0.35, x 0.5 volume, x 0.71 per channel
+    with av.open(io.BytesIO(exported)) as container:  # the yellow title, centred where asked
+        rgb = next(f for i, f in enumerate(container.decode(video=0)) if i == 50).to_ndarray(format="rgb24")
+    yellow = np.argwhere((rgb[..., 0] > 200) & (rgb[..., 1] > 200) & (rgb[..., 2] < 80))
+    assert len(yellow) > 500 and abs(yellow[:, 1].mean() - 270) < 15 and abs(yellow[:, 0].mean() - 200) < 25
     for t in (0.2, 2.2, 3.0):
         preview = client.post("/api/export/preview", json={"projectId": pid, "workId": work["wid"], "t": t})
         assert preview.status_code == 200 and preview.headers["content-type"] == "image/jpeg"
