@@ -100,7 +100,7 @@ def get(owner: str, project_id: str) -> dict[str, Any]:
 
 
 def get_any(project_id: str) -> dict[str, Any]:
-    """The project whoever owns it: only for checking a signed link, which names the owner."""
+    """The project whoever owns it: only for checks that compare its owner with the caller."""
     return Table().get(Keys.project(project_id))
 
 

@@ -23,8 +23,8 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from reelforge import auth, jobs
-from reelforge.api.deps import current_principal, require
+from reelforge import jobs
+from reelforge.api.deps import require
 from reelforge.api.ranges import ByteSource, range_response
 from reelforge.api.streaming_form import StreamedForm, read_form
 from reelforge.api.urls import check_url
@@ -249,19 +249,8 @@ async def upload_audio(request: Request, project_id: str, work_id: str,
 
 
 async def _serve(request: Request, project_id: str, work_id: str, what: str, ref: str | None,
-                 expires: str | None, sig: str | None) -> Response:
-    """A work's file, with Range. Authorised by a bearer token with works:read, or by a
-    signed link (an <img>/<video> element sends no header)."""
-    if sig and not request.headers.get("authorization"):
-        try:
-            owner = (await run_in_threadpool(projects.get_any, project_id))["owner"]
-        except NotFound:
-            raise HTTPException(404, "Project not found") from None
-        if not auth.verify_signed_path(owner, request.url.path, expires, sig):
-            raise HTTPException(404, "Not found")
-        principal = Principal(user_id=owner, email="", name="", scopes=frozenset({"works:read"}), via="link")
-    else:
-        principal = require("works:read")(current_principal(request))
+                 principal: Principal) -> Response:
+    """A work's file, with Range (or, in the cloud, a redirect to a presigned GET)."""
     work = await run_in_threadpool(_work, principal, project_id, work_id)
     key, mime = await run_in_threadpool(service.media_object, work, what, ref)
     return await _stream(request, key, mime, what.capitalize())
@@ -281,24 +270,23 @@ async def _stream(request: Request, key: str, mime: str, what: str) -> Response:
 
 
 @router.get(W + "/media/reference", response_model=None)
-async def get_reference(request: Request, project_id: str, work_id: str, expires: str | None = Query(default=None),
-                        sig: str | None = Query(default=None)) -> Response:
-    return await _serve(request, project_id, work_id, "reference", None, expires, sig)
+async def get_reference(request: Request, project_id: str, work_id: str,
+                        p: Principal = Depends(require("works:read"))) -> Response:
+    return await _serve(request, project_id, work_id, "reference", None, p)
 
 
 @router.get(W + "/media/audio", response_model=None)
-async def get_audio(request: Request, project_id: str, work_id: str, expires: str | None = Query(default=None),
-                    sig: str | None = Query(default=None)) -> Response:
-    return await _serve(request, project_id, work_id, "audio", None, expires, sig)
+async def get_audio(request: Request, project_id: str, work_id: str,
+                    p: Principal = Depends(require("works:read"))) -> Response:
+    return await _serve(request, project_id, work_id, "audio", None, p)
 
 
 @router.get(W + "/media/scene/{scene_ref}/{kind}", response_model=None)
 async def get_scene_media(request: Request, project_id: str, work_id: str, scene_ref: str, kind: str,
-                          expires: str | None = Query(default=None),
-                          sig: str | None = Query(default=None)) -> Response:
+                          p: Principal = Depends(require("works:read"))) -> Response:
     if kind not in ("image", "video"):
         raise HTTPException(404, "Not found")
-    return await _serve(request, project_id, work_id, kind, scene_ref, expires, sig)
+    return await _serve(request, project_id, work_id, kind, scene_ref, p)
 
 
 # --- project assets -----------------------------------------------------------------------------
