@@ -7,7 +7,8 @@ was generated for a scene (status, image, video) is a separate item keyed by tha
 PUT of the work never races a running generation and reordering scenes keeps their media.
 Writes carry an ETag: a PUT with a stale `If-Match` is 412 instead of silently lost.
 
-Every AI operation is a job (kind "works") on the `works` state machine; the routes whose
+Every AI operation is a job (kind "works"; a timeline export is kind "export", like the
+editor's) on the `works` state machine; the routes whose
 original answer is synchronous wait for their job a bounded time (`works_sync_wait_s`, under
 API Gateway's 29 s) and answer 202 with the job when it takes longer.
 """

@@ -4,6 +4,7 @@
 - `analyze`: the reference video -> AnalysisResult (saved on the work when the job has one);
 - `scenario`: a brief -> scenes (saved on the work, each with a new stable id);
 - `image`: one picture (POST /api/generate/image);
+- `export`: the work's timeline rendered in one encode (an `export` job, POST /api/export);
 - `video` and `scenes`: a Map over scene items, each image (scenes only) -> start the video
   -> (Wait -> poll)* -> done. A provider's long-running operation is polled by the state
   machine's Wait loop, never by a sleeping Lambda; the local provider finishes in `start`.
