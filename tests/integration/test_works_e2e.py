@@ -227,7 +227,7 @@ def test_the_works_timeline_exports_frame_exactly_and_previews_the_same_frames(w
     put = client.put(base, json={**current.json(), "editorState": state}, headers={"If-Match": current.headers["etag"]})
     assert put.status_code == 200, put.text
     started = client.post("/api/export", json={"projectId": pid, "workId": work["wid"]})
-    assert started.status_code == 200, started.text
+    assert started.status_code == 202, started.text
     job_id = started.json()["export_job_id"]
     deadline = time.time() + 300
     while (status := client.get(f"/api/export/{job_id}").json())["status"] not in ("completed", "failed"):
@@ -254,7 +254,7 @@ def test_the_works_timeline_exports_frame_exactly_and_previews_the_same_frames(w
     assert unknown.status_code == 400 and "unknown transition 'spin'" in unknown.json()["detail"]
     original = client.post("/api/export", json={"projectId": pid, "workId": work["wid"], "clips": [
         {"sceneIndex": 0, "position": 0, "end": 1}], "options": {"width": 320, "height": 568, "fps": 25}})
-    assert original.status_code == 200 and original.json()["status"] == "pending"
+    assert original.status_code == 202 and original.json()["status"] == "pending"
     assert client.post("/api/export", json={"projectId": pid, "workId": "work_nope"}).status_code == 404
 
 

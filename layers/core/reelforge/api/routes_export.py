@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from reelforge.api.deps import current_principal
 from reelforge.auth import Principal
@@ -18,10 +18,13 @@ from reelforge.works.schemas import WorksExport
 router = APIRouter(prefix="/api", tags=["export"])
 
 
-@router.post("/export")
-def export(body: WorksExport | ExportBody, p: Principal = Depends(current_principal)) -> dict[str, Any]:
-    """`{project_id}` (seed 000, needs projects:write) or `{projectId, workId, clips?, texts?,
-    images?, audio?, options?}` (AutoVio, needs works:read): 202-style `{export_job_id, status}`."""
+@router.post("/export", responses={202: {"description": "AutoVio's body: the export job was started"}})
+def export(body: WorksExport | ExportBody, response: Response,
+           p: Principal = Depends(current_principal)) -> dict[str, Any]:
+    """`{project_id}` (seed 000, needs projects:write; 200 as that seed answers) or
+    `{projectId, workId, clips?, texts?, images?, audio?, options?}` (AutoVio, needs works:read;
+    202): `{export_job_id, status}`, followed by GET /api/export/{export_job_id}."""
     if isinstance(body, WorksExport):
+        response.status_code = 202
         return works.export_work(body, p)
     return editor.export(body, p)
