@@ -1,7 +1,8 @@
 """Word error rate of a transcript against the script that was spoken, for tests and benches.
 
 Both sides are normalised the way a listener would compare them: case and punctuation
-dropped, digits and "%" spelled out ("23%" -> "twenty three percent", as espeak-ng says it).
+dropped, digits and "%" spelled out ("23%" -> "twenty three percent", as espeak-ng says it),
+and the contractions a transcriber writes for what was said in full ("here's" -> "here is").
 """
 
 from __future__ import annotations
@@ -26,11 +27,27 @@ def number_words(n: int) -> str:
     return f"{number_words(n // 1000)} thousand" + (f" {number_words(rest)}" if rest else "")
 
 
+_CONTRACTIONS = {"'s": " is", "'re": " are", "'ll": " will", "'ve": " have", "'m": " am", "n't": " not",
+                  "'d": " would"}
+_IRREGULAR = {"won't": "will not", "can't": "cannot", "let's": "let us"}
+
+
 def normalise(text: str) -> list[str]:
-    text = text.lower().replace("%", " percent ").replace("-", " ")
+    text = text.lower().replace("\u2019", "'").replace("%", " percent ").replace("-", " ")
     text = re.sub(r"(\d),(\d{3})", r"\1\2", text)
     text = re.sub(r"\d+", lambda m: f" {number_words(int(m.group()))} " if len(m.group()) < 7 else m.group(), text)
-    return re.findall(r"[a-z0-9']+", text)
+    return [w for word in re.findall(r"[a-z0-9']+", text) for w in _expanded(word).split()]
+
+
+def _expanded(word: str) -> str:
+    """A contraction in full ("here's" -> "here is"; a possessive's "'s" reads as "is" too,
+    which only matters where the script has one)."""
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    for short, full in _CONTRACTIONS.items():
+        if word.endswith(short) and len(word) > len(short):
+            return word[: -len(short)] + full
+    return word
 
 
 def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
