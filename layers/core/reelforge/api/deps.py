@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from fastapi import Depends, HTTPException, Request
 
 from reelforge import auth
 from reelforge.auth import Principal
+from reelforge.store import NotFound
 
 
 def current_principal(request: Request) -> Principal:
@@ -42,6 +44,15 @@ def require_any(*scopes: str) -> Callable[..., Principal]:
         return principal
 
     return dependency
+
+
+@contextmanager
+def found(what: str) -> Iterator[None]:
+    """A store NotFound inside becomes the contracts' 404 message (`Project not found`...)."""
+    try:
+        yield
+    except NotFound as exc:
+        raise HTTPException(404, f"{what} not found") from exc
 
 
 def provider_key(value: str | None, header: str) -> str | None:

@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from reelforge import __version__, jobs
 from reelforge.ai.choice import ProviderChoice, choose_provider
 from reelforge.api import websocket
-from reelforge.api.deps import provider_key, require
+from reelforge.api.deps import found, provider_key, require
 from reelforge.api.envelope import no_content, ok
 from reelforge.api.streaming_form import read_form
 from reelforge.auth import Principal
@@ -53,15 +52,6 @@ from reelforge.studio.writers.base import OutlineSection
 router = APIRouter(prefix="/api/v1", tags=["script studio"])
 READ, WRITE, AI = require("projects:read"), require("projects:write"), require("ai:generate")
 _HEARTBEAT_S, _POLL_S, _IDLE_WAIT_S = 15.0, 1.0, 30.0
-
-
-@contextmanager
-def found(what: str) -> Iterator[None]:
-    """NotFound inside becomes the contract's 404 message (`Project not found`...)."""
-    try:
-        yield
-    except NotFound as exc:
-        raise HTTPException(404, f"{what} not found") from exc
 
 
 def provider(x_gemini_key: str | None = Header(default=None)) -> ProviderChoice:

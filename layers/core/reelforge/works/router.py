@@ -12,9 +12,7 @@ Scene generation always answers 202.
 from __future__ import annotations
 
 import base64
-import contextlib
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -24,7 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from reelforge import jobs
-from reelforge.api.deps import require
+from reelforge.api.deps import found, require
 from reelforge.api.ranges import ByteSource, range_response
 from reelforge.api.streaming_form import StreamedForm, read_form
 from reelforge.api.urls import check_url
@@ -35,7 +33,6 @@ from reelforge.ingest import IngestPolicy, fetch_file
 from reelforge.media import sniff
 from reelforge.projects import service as projects
 from reelforge.settings import get_settings
-from reelforge.store import NotFound
 from reelforge.works import assets, service, styleguide, templates, timeline
 from reelforge.works.providers import catalog
 from reelforge.works.providers.choice import choose, choose_all
@@ -72,15 +69,6 @@ FAILED_JOB_STATUS = {"InvalidMediaError": 422, "BadRequest": 400, "UnsupportedPr
 # What a synchronous AI route answers when its job outlasts the wait (OpenAPI).
 ASYNC = {202: {"description": "The job is still running: `{jobId, status, statusUrl, progressUrl}`; "
                               "follow GET /api/job/{jobId} or the SSE /api/progress/{jobId}."}}
-
-
-@contextlib.contextmanager
-def found(what: str) -> Iterator[None]:
-    """NotFound inside becomes the contract's 404 message (`Project not found`...)."""
-    try:
-        yield
-    except NotFound as exc:
-        raise HTTPException(404, f"{what} not found") from exc
 
 
 def _tagged(body: Any, etag: str, status: int = 200) -> JSONResponse:
