@@ -261,7 +261,7 @@ def test_gemini_key_selects_gemini_and_is_never_stored(
 def test_cleanup_function_and_gpu_step_entry_point(stack, talk: mediagen.TalkVideo) -> None:
     """The scheduled Lambda and the GPU container's CLI entry run the same code as the steps."""
     report = stack.aws.invoke("CleanupFunction", {"source": "aws.events", "detail-type": "Scheduled Event"})
-    assert set(report) == {"expired_jobs", "deleted_objects", "freed_slots"}
+    assert set(report) == {"abandoned_jobs", "expired_jobs", "deleted_objects", "freed_slots"}
 
     from reelforge.cli import main
 

@@ -24,8 +24,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="reelforge", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
+    from reelforge.local.datadir import default_data_dir
+
     serve = sub.add_parser("serve", help="start the embedded AWS and the API on 127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--data-dir", type=Path, default=default_data_dir(),
+                       help="where users, projects, jobs and files are kept "
+                            "(default: $REELFORGE_DATA_DIR, else %(default)s)")
+    serve.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE",
+                       help="a template.yaml parameter, as `sam deploy --parameter-overrides` takes "
+                            "it (e.g. JobRetentionSeconds=3600, MaxConcurrentJobs=2)")
+
+    backup = sub.add_parser("backup", help="copy a data directory into a tar, while it is served or not")
+    backup.add_argument("archive", type=Path)
+    backup.add_argument("--data-dir", type=Path, default=default_data_dir())
+    restore = sub.add_parser("restore", help="unpack a backup into a data directory (the server stopped)")
+    restore.add_argument("archive", type=Path)
+    restore.add_argument("--data-dir", type=Path, default=default_data_dir())
+    restore.add_argument("--replace", action="store_true",
+                         help="move the directory's current data aside (DIR.before-restore-TIME) first")
 
     token = sub.add_parser("token", help="API tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True)
@@ -52,12 +69,36 @@ def main(argv: list[str] | None = None) -> int:
     step.add_argument("--options", default="{}")
 
     args = parser.parse_args(argv)
+    from reelforge.local.datadir import DataDirError
+
+    try:
+        return _run(parser, args)
+    except DataDirError as exc:
+        print(f"reelforge: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "serve":
-        return _serve(args.port)
+        return _serve(args.port, args.data_dir, _parameters(args.parameter))
+    if args.command == "backup":
+        from reelforge.local.datadir import backup
+
+        done = backup(args.data_dir, args.archive)
+        print(f"backed up {args.data_dir} to {args.archive}: {done['records']} records, "
+              f"{done['objects']} objects, {done['bytes'] / 1e6:.1f} MB")
+        return 0
+    if args.command == "restore":
+        from reelforge.local.datadir import restore
+
+        moved = restore(args.archive, args.data_dir, replace=args.replace)
+        print(f"restored {args.archive} into {args.data_dir}" + (f" (the old data is in {moved})" if moved else ""))
+        return 0
     if args.command == "token":
         return _token_create(args.url, args.name, args.scopes)
     if args.command == "process":
         from reelforge.clips.demo import run_process
+        from reelforge.clips.schemas import ProcessOptions
 
         try:
             options = options_from_args(args, ProcessOptions)
@@ -130,8 +171,26 @@ def _step_function(name: str) -> Any:
         raise SystemExit(f"reelforge step: no step {name!r}") from None
 
 
-def start_local_stack(port: int = 0) -> tuple[Any, Any, str]:
-    """Embedded AWS + the API app under uvicorn on 127.0.0.1; returns (aws, server, url)."""
+def _parameters(pairs: list[str]) -> dict[str, str]:
+    from reelforge.local.runtime import project_root
+    from reelforge.local.template import load_template
+
+    known = load_template(project_root() / "template.yaml").get("Parameters", {})
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or name not in known:
+            raise SystemExit(f"reelforge serve: --parameter takes NAME=VALUE with a template parameter "
+                             f"NAME ({', '.join(sorted(known))}); got {pair!r}")
+        out[name] = value
+    return out
+
+
+def start_local_stack(port: int = 0, data_dir: Path | None = None,
+                      parameters: dict[str, str] | None = None, *, in_memory: bool = False) -> tuple[Any, Any, str]:
+    """Embedded AWS + the API app under uvicorn on 127.0.0.1; returns (aws, server, url).
+    Without `data_dir` the data lives in a temporary directory, removed on stop; `in_memory`
+    keeps none (bench/durability.py's baseline)."""
     import uvicorn
 
     from reelforge.local import EmbeddedAWS
@@ -140,8 +199,8 @@ def start_local_stack(port: int = 0) -> tuple[Any, Any, str]:
     # share this machine's cores, and x264 and Piper already use them all, so more at once
     # only costs memory (and slows each other down: 4 narrations at once took 2x as long).
     renders = max(1, (os.cpu_count() or 2) // 2)
-    aws = EmbeddedAWS(parameters={"RenderConcurrency": str(renders),
-                                  "GenerateConcurrency": str(os.cpu_count() or 2)}).start()
+    aws = EmbeddedAWS(parameters={"RenderConcurrency": str(renders), "GenerateConcurrency": str(os.cpu_count() or 2),
+                                  **(parameters or {})}, data_dir=data_dir, in_memory=in_memory).start()
     from reelforge.local.runtime import load_api_app
 
     app = load_api_app(aws.root)
@@ -171,7 +230,8 @@ def ensure_local_user(base_url: str) -> dict[str, Any]:
 
 
 def _local_credentials() -> dict[str, str]:
-    # A throwaway account for this machine; the embedded AWS forgets it when it stops.
+    # This machine's account: kept by `reelforge serve`'s data directory, registered afresh
+    # in a temporary one (the clips job, the tests).
     if LOCAL_USER_FILE.exists():
         return json.loads(LOCAL_USER_FILE.read_text())
     LOCAL_USER_FILE.parent.mkdir(parents=True, exist_ok=True)
@@ -181,16 +241,18 @@ def _local_credentials() -> dict[str, str]:
     return creds
 
 
-def _serve(port: int) -> int:
+def _serve(port: int, data_dir: Path, parameters: dict[str, str]) -> int:
     from rich.console import Console
 
     console = Console()
-    console.print("[bold]reelforge[/] starting the embedded AWS (moto) and the API ...")
-    aws, server, url = start_local_stack(port)
+    console.print(f"[bold]reelforge[/] starting the embedded AWS (moto) and the API on {data_dir} ...")
+    aws, server, url = start_local_stack(port, data_dir, parameters)
     ensure_local_user(url)
     console.print(f"API:       {url}")
     console.print(f"Docs:      {url}/api/docs")
-    console.print(f"AWS:       {aws.endpoint} (moto; in memory: data is lost when this stops)")
+    kept = f"{aws.restored_records} records restored" if aws.restored_records else "a new directory"
+    console.print(f"Data:      {aws.data_dir} ({kept}; every answered write is kept)")
+    console.print(f"AWS:       {aws.endpoint} (moto)")
     console.print("Token:     reelforge token create --scopes projects:read,projects:write,jobs:read"
                   f" --url {url}")
     console.print("Ctrl-C stops everything.")

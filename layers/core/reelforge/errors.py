@@ -58,6 +58,11 @@ class TooLarge(ReelforgeError):
     """A body over what can be stored (-> 413)."""
 
 
+class Interrupted(ReelforgeError):
+    """The job's workflow stopped without finishing it: the embedded AWS restarted under it,
+    or (in the cloud) its execution was aborted or timed out."""
+
+
 def short_error(exc: Exception, limit: int = 300) -> str:
     """An error's message on one line, cut to `limit` characters (for notes to the user)."""
     text = " ".join(str(exc).split())

@@ -3,6 +3,7 @@ and presenting the finished job. The `process` state machine's steps are in step
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from reelforge import jobs, uploads
@@ -84,14 +85,13 @@ def on_upload(key: str, size: int) -> dict[str, Any]:
         Blobs().delete(key)
         jobs.fail(job_id, "the uploaded file is empty")
         return {"key": key, "outcome": "failed"}
-    try:
-        # Claim the start exactly once, even if S3 delivers the event twice.
-        Table().update(Keys.job(job_id), {}, remove=["pending_input"],
-                       condition="attribute_exists(pending_input)")
-    except ConditionFailed:
-        return {"key": key, "outcome": "ignored", "reason": "job already started"}
+    # Start first, then drop the pending input: the execution is named after the job, so an
+    # event S3 delivers twice starts it once, and a crash between the two leaves the job
+    # startable by the redelivered event instead of queued with nothing left to start it.
     start(job_id, owner, Source(kind="upload", key=key), ProcessOptions(**pending["options"]),
           ProviderChoice(**pending["provider"]))
+    with suppress(ConditionFailed):
+        Table().update(Keys.job(job_id), {}, remove=["pending_input"], condition="attribute_exists(pending_input)")
     return {"key": key, "outcome": "started", "job_id": job_id}
 
 

@@ -135,7 +135,8 @@ def submit_grade(owner: str, segment_id: str, params: Any) -> dict[str, Any]:
 def submit_project_ingest(owner: str, project: dict[str, Any]) -> dict[str, Any]:
     job = jobs.create(owner, "ingest", project_id=project["id"], params={"video_url": project["video_url"]})
     start_execution(get_settings().edit_state_machine_arn, job["id"], {
-        "operation": "ingest", "project_id": project["id"], "owner": owner, "url": project["video_url"]})
+        "operation": "ingest", "project_id": project["id"], "segment_id": None, "owner": owner,
+        "url": project["video_url"]})
     return job
 
 
@@ -157,7 +158,7 @@ def submit_region_edit(owner: str, body: Any, box: Any, provider: str, api_key: 
                       params={"prompt": body.prompt, "start_ts": body.start_ts, "end_ts": body.end_ts,
                               "bounding_box": box.model_dump(), "provider": provider})
     start_execution(get_settings().edit_state_machine_arn, job["id"], {
-        "operation": "region", "project_id": project["id"], "owner": owner, "prompt": body.prompt,
+        "operation": "region", "project_id": project["id"], "segment_id": None, "owner": owner, "prompt": body.prompt,
         "start": body.start_ts, "end": body.end_ts, "box": box.model_dump(), "count": body.variants,
         "provider": {"name": provider, "sealed_key": keyseal.seal(api_key) if api_key else None}})
     return job

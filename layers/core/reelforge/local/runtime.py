@@ -11,7 +11,11 @@
   DynamoDB requests run one at a time (moto restores whole tables on a failed transaction).
 - One process holds every "Lambda": the heap is trimmed after each invocation and the
   whisper model is released after transcription (WHISPER_KEEP_LOADED=false).
-Everything lives in memory: stopping the runtime loses all data.
+- With a data directory, every acknowledged write is on disk and the next start brings it
+  all back (durable.py, datadir.py); executions a stop or crash interrupted are marked
+  failed by their machine's own MarkFailed step, and undelivered S3 notifications are sent
+  again. Without a data directory, a temporary one (removed on stop); `in_memory=True`
+  keeps nothing (only the benchmarks' baseline does).
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -42,6 +48,8 @@ import boto3
 import httpx
 
 from reelforge.local import s3_streaming
+from reelforge.local.datadir import DataDir
+from reelforge.local.durable import Durable, event_object
 from reelforge.local.template import (
     ACCOUNT_ID,
     REGION,
@@ -130,8 +138,19 @@ class EmbeddedAWS:
     """Start with `start()` (or as a context manager); `stop()` shuts it down."""
 
     def __init__(self, root: Path | None = None, *, port: int = 0, stage: str = "local",
-                 parameters: dict[str, str] | None = None, schedules: bool = True) -> None:
+                 parameters: dict[str, str] | None = None, schedules: bool = True,
+                 data_dir: Path | None = None, in_memory: bool = False) -> None:
+        """`data_dir`: where the data is kept (None: a temporary directory, removed on stop);
+        `in_memory`: keep nothing (the benchmarks' baseline for what durability costs)."""
         self.root = root or project_root()
+        self._temporary = data_dir is None and not in_memory
+        self.data_dir = Path(tempfile.mkdtemp(prefix="reelforge-data-")) if self._temporary else data_dir
+        self.data: DataDir | None = None
+        self.durable: Durable | None = None
+        self.restored_records = 0  # how many records the start replayed (0: a new directory)
+        self.definitions: dict[str, dict[str, Any]] = {}  # state machine ARN -> its ASL
+        self._resources: dict[str, Any] = {}
+        self._dynamo_lock = threading.Lock()
         self.port = port
         self.stage = stage
         self.parameter_overrides = parameters or {}
@@ -161,6 +180,9 @@ class EmbeddedAWS:
     def start(self) -> EmbeddedAWS:
         from moto.server import ThreadedMotoServer
 
+        if self.data_dir is not None:  # first: a directory in use or damaged stops us here
+            self.data = DataDir.open(self.data_dir)
+            self.durable = Durable(self.data, self._dynamo_lock)
         _limit_malloc_arenas()
         self._set_env(_LOCAL_ENV)
         # moto logs every request, and every failed execution with its internals.
@@ -171,14 +193,35 @@ class EmbeddedAWS:
         self.port = self._server.get_host_and_port()[1]
         # moto's state-machine interpreter calls Lambda at localhost:$MOTO_PORT.
         self._set_env({"MOTO_PORT": str(self.port), "AWS_ENDPOINT_URL": self.endpoint})
+        # moto's state is per process: a second start in one process begins from nothing too.
+        httpx.post(f"{self.endpoint}/moto-api/reset", timeout=30).raise_for_status()
         httpx.post(f"{self.endpoint}/moto-api/config",
                    json={"stepfunctions": {"execute_state_machine": True}}, timeout=10).raise_for_status()
         self._install_patches()
         self._deploy()
+        if self.durable is not None:
+            self.restored_records = self.durable.restore(self.endpoint)
+            self.durable.compact()
+            self.durable.recording = True
+            if self.restored_records:
+                self._recover()
+        if self.run_schedules:
+            self._start_schedules()
         return self
 
     def stop(self) -> None:
+        """Stop serving; with a data directory, compact it so the next start reads one file."""
         self._stop.set()
+        if self.durable is not None:
+            if not self._temporary:
+                self.durable.compact()
+            self.durable.close()
+            self.durable = None
+        if self.data is not None:
+            self.data.close()
+            self.data = None
+        if self._temporary and self.data_dir is not None:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
         for obj, attr, original in reversed(self._patches):
             setattr(obj, attr, original)
         self._patches.clear()
@@ -240,19 +283,98 @@ class EmbeddedAWS:
 
         def _invoke_awslambda(account_id: str, event_body: Any, fn_arn: str, region: str) -> None:
             name = fn_arn.rsplit(":", 1)[-1]
-            runtime._async_pool.submit(runtime._run_async, name, event_body)
+            if runtime.durable is None:
+                runtime._notify(name, event_body)
+            else:
+                runtime.durable.after_write(lambda: runtime._notify(name, event_body))
 
         self._patch(lambda_models.LambdaFunction, "_invoke_lambda", _invoke_lambda)
         self._patch(notifications, "_invoke_awslambda", _invoke_awslambda)
-        self._patch(DynamoHandler, "call_action", _one_at_a_time(DynamoHandler.call_action))
         self._patch(FakeKey, "value", s3_streaming.streaming_value(FakeKey.value))
-        self._patch(S3Response, "key_response", s3_streaming.streaming_key_response(S3Response.key_response))
+        key_response = s3_streaming.streaming_key_response(S3Response.key_response)
         self._patch(DomainDispatcherApplication, "__call__", s3_streaming.marks_http(DomainDispatcherApplication.__call__))
+        if self.durable is None:
+            self._patch(DynamoHandler, "call_action", _one_at_a_time(DynamoHandler.call_action, self._dynamo_lock))
+            self._patch(S3Response, "key_response", key_response)
+            return
+        from moto.stepfunctions.parser.backend.execution import (
+            BaseExecutionWorkerCommunication,
+            Execution,
+        )
 
-    def _run_async(self, function_name: str, event: Any) -> None:
+        durable = self.durable
+        self._patch(DynamoHandler, "call_action", durable.dynamo_call(DynamoHandler.call_action))
+        self._patch(S3Response, "key_response", durable.s3_key_call(key_response))
+        self._patch(S3Response, "bucket_response", durable.s3_bucket_call(S3Response.bucket_response))
+        start, terminated = Execution.start, BaseExecutionWorkerCommunication.terminated
+
+        def start_execution(execution: Any) -> None:
+            durable.execution_started(execution)
+            start(execution)
+
+        def execution_terminated(comm: Any) -> None:
+            terminated(comm)
+            durable.execution_ended(comm.execution.exec_arn)
+
+        self._patch(Execution, "start", start_execution)
+        self._patch(BaseExecutionWorkerCommunication, "terminated", execution_terminated)
+
+    def _notify(self, function_name: str, event: Any, nid: str | None = None) -> None:
+        """An S3 notification, delivered on a worker thread as on AWS (and, with a data
+        directory, recorded until it is done, so a restart delivers it again)."""
+        if self.durable is not None and nid is None:
+            nid = self.durable.notification_sent(function_name, event)
+        self._async_pool.submit(self._run_async, function_name, event, nid)
+
+    def _run_async(self, function_name: str, event: Any, nid: str | None) -> None:
         result, errored, _ = self._invoke_for_moto(function_name, event)
         if errored:
             print(f"[embedded-aws] async invocation of {function_name} failed: {result}",
+                  file=sys.stderr)
+        if self.durable is not None and nid is not None:
+            self.durable.notification_done(nid)
+
+    # --- after a restart ----------------------------------------------------------------
+
+    def _recover(self) -> None:
+        """Finish what the last stop interrupted: each execution that was running fails through
+        its machine's MarkFailed step (so each surface undoes its own half-done state), S3
+        notifications not yet handled are delivered again, and the scheduled cleanup runs once
+        (it frees the slots those jobs held and fails any job left without an execution)."""
+        assert self.durable is not None
+        for arn, record in list(self.durable.running.items()):
+            try:
+                self._fail_interrupted(record)
+            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the start
+                print(f"[embedded-aws] could not mark {arn} failed: {exc}", file=sys.stderr)
+            self.durable.execution_ended(arn)
+        for nid, record in list(self.durable.pending.items()):
+            target = event_object(record["event"])
+            if target is not None and self.durable.object_exists(*target):
+                self._notify(record["function"], record["event"], nid)
+            else:  # the upload itself was never acknowledged
+                self.durable.notification_done(nid)
+        self._async_pool.submit(lambda: None).result()  # notifications first, in order
+        for logical, _ in self._schedules():
+            try:
+                self.invoke(logical, _scheduled_event())
+            except Exception as exc:  # noqa: BLE001 - a failed cleanup must not stop the start
+                print(f"[embedded-aws] {logical} after the restart failed: {exc}", file=sys.stderr)
+
+    def _fail_interrupted(self, record: dict[str, Any]) -> None:
+        definition = self.definitions.get(record["machine"])
+        state = definition and definition["States"].get("MarkFailed")
+        if not state or state.get("Type") != "Task":
+            print(f"[embedded-aws] {record['arn']} was interrupted and its machine has no "
+                  "MarkFailed task to run", file=sys.stderr)
+            return
+        data = json.loads(record.get("input") or "{}")
+        data = _run_leading_passes(definition, data)
+        data["error"] = _INTERRUPTED
+        payload = _apply_parameters(state["Parameters"], data) if "Parameters" in state else data
+        result, errored, _ = self._invoke_for_moto(state["Resource"].rsplit(":", 1)[-1], payload)
+        if errored:
+            print(f"[embedded-aws] marking {record['arn']} failed after the restart failed: {result}",
                   file=sys.stderr)
 
     def _patch(self, obj: Any, attr: str, value: Any) -> None:
@@ -288,8 +410,7 @@ class EmbeddedAWS:
         self._wire_s3_events(s3, resources, resolver)
         for logical in by_type.get("AWS::Serverless::StateMachine", []):
             self._create_state_machine(logical, resources[logical], resolver)
-        if self.run_schedules:
-            self._start_schedules(resources)
+        self._resources = resources
 
     def _assign_names(self, resources: dict[str, Any], resolver: Resolver) -> None:
         prefix = f"reelforge-{self.stage}"
@@ -316,7 +437,9 @@ class EmbeddedAWS:
             elif kind == "AWS::SecretsManager::Secret":
                 arn = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:{prefix}-{logical}-local"
                 resolver.refs[logical] = arn
-                resolver.secrets[logical] = secrets.token_urlsafe(48)
+                # Kept in the data directory: tokens signed before a restart still verify.
+                resolver.secrets[logical] = (self.data.secret(logical) if self.data is not None
+                                             else secrets.token_urlsafe(48))
             elif kind == "AWS::Serverless::LayerVersion":
                 resolver.refs[logical] = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:layer:{prefix}-{logical}:1"
             elif kind == "AWS::ApiGatewayV2::Api":
@@ -413,40 +536,37 @@ class EmbeddedAWS:
         definition = (self.root / props["DefinitionUri"]).read_text()
         subs = resolver.resolve(props.get("DefinitionSubstitutions", {}))
         arn = resolver.refs[logical]
+        definition = substitute_definition(definition, subs)
         boto3.client("stepfunctions").create_state_machine(
-            name=arn.rsplit(":", 1)[-1], definition=substitute_definition(definition, subs),
-            roleArn=_ROLE_ARN,
+            name=arn.rsplit(":", 1)[-1], definition=definition, roleArn=_ROLE_ARN,
         )
         self.state_machines[logical] = arn
+        self.definitions[arn] = json.loads(definition)
 
-    def _start_schedules(self, resources: dict[str, Any]) -> None:
-        for logical, spec in resources.items():
-            if spec["Type"] != "AWS::Serverless::Function":
-                continue
-            for event in (spec["Properties"].get("Events") or {}).values():
-                if event["Type"] == "Schedule":
-                    interval = _rate_seconds(event["Properties"]["Schedule"])
-                    t = threading.Thread(target=self._timer, args=(logical, interval), daemon=True,
-                                         name=f"schedule-{logical}")
-                    t.start()
-                    self._timers.append(t)
+    def _schedules(self) -> list[tuple[str, float]]:
+        """(function logical id, interval in seconds) of each Schedule event in the template."""
+        return [(logical, _rate_seconds(event["Properties"]["Schedule"]))
+                for logical, spec in self._resources.items() if spec["Type"] == "AWS::Serverless::Function"
+                for event in (spec["Properties"].get("Events") or {}).values() if event["Type"] == "Schedule"]
+
+    def _start_schedules(self) -> None:
+        for logical, interval in self._schedules():
+            t = threading.Thread(target=self._timer, args=(logical, interval), daemon=True,
+                                 name=f"schedule-{logical}")
+            t.start()
+            self._timers.append(t)
 
     def _timer(self, logical: str, interval: float) -> None:
         while not self._stop.wait(interval):
-            event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {},
-                     "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
             try:
-                self.invoke(logical, event)
+                self.invoke(logical, _scheduled_event())
             except Exception as exc:  # noqa: BLE001 - a failed run must not stop the timer
                 print(f"[embedded-aws] scheduled {logical} failed: {exc}", file=sys.stderr)
 
 
-def _one_at_a_time(call_action: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """Serialise moto's DynamoDB requests. TransactWriteItems deep-copies the tables and, when
-    a condition fails (every edit conflict), restores that copy: a write another request made
-    in between was lost, and the copy raced concurrent writers ("dictionary changed size").
-    DynamoDB itself is atomic per request; one at a time gives the same here."""
-    lock = threading.Lock()
+def _one_at_a_time(call_action: Callable[[Any], Any], lock: threading.Lock) -> Callable[[Any], Any]:
+    """Serialise moto's DynamoDB requests (why: Durable.dynamo_call, which does the same and
+    records the writes)."""
 
     @functools.wraps(call_action)
     def serialised(handler: Any) -> Any:
@@ -454,6 +574,49 @@ def _one_at_a_time(call_action: Callable[[Any], Any]) -> Callable[[Any], Any]:
             return call_action(handler)
 
     return serialised
+
+
+def _scheduled_event() -> dict[str, Any]:
+    return {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {},
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+# The Catch result an interrupted execution's MarkFailed step gets (errors.Interrupted).
+_INTERRUPTED = {"Error": "Interrupted", "Cause": json.dumps(
+    {"errorType": "Interrupted", "errorMessage": "interrupted by a restart of reelforge"})}
+
+
+def _run_leading_passes(definition: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """Apply the machine's first Pass states (its defaults) as the execution did."""
+    name = definition["StartAt"]
+    while (state := definition["States"].get(name)) and state["Type"] == "Pass":
+        result = _apply_parameters(state["Parameters"], data) if "Parameters" in state else state.get("Result", data)
+        path = state.get("ResultPath", "$")
+        if path == "$":
+            data = result
+        elif path is not None:
+            data = {**data, path.removeprefix("$."): result}  # one level: what our machines use
+        name = state.get("Next", "")
+    return data
+
+
+def _apply_parameters(template: Any, data: dict[str, Any]) -> Any:
+    """ASL Parameters: "key.$": "$.path" takes a value from the input (None where absent)."""
+    if isinstance(template, dict):
+        out = {}
+        for key, value in template.items():
+            if key.endswith(".$") and isinstance(value, str) and value.startswith("$"):
+                out[key[:-2]] = _json_path(data, value)
+            else:
+                out[key] = _apply_parameters(value, data)
+        return out
+    return template
+
+
+def _json_path(data: Any, path: str) -> Any:
+    for part in [p for p in path.removeprefix("$").split(".") if p]:
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
 
 
 def _release_freed_memory() -> None:

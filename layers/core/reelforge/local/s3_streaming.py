@@ -68,11 +68,21 @@ def streaming_value(original: property) -> property:
     return property(value, original.fset)
 
 
+def over_http() -> bool:
+    """Whether this thread is answering a request to a moto server of this process."""
+    return getattr(_over_http, "active", False)
+
+
+def serving_port() -> str | None:
+    """The port of the moto server this thread is answering for, if any."""
+    return getattr(_over_http, "port", None) if over_http() else None
+
+
 def marks_http(original: Callable[..., Any]) -> Callable[..., Any]:
     """The embedded server's WSGI entry point, marking the thread while it answers."""
 
     def call(self: Any, environ: Any, start_response: Any) -> Any:
-        _over_http.active = True
+        _over_http.active, _over_http.port = True, environ.get("SERVER_PORT")
         try:
             return original(self, environ, start_response)
         finally:
@@ -87,7 +97,7 @@ def streaming_key_response(original: Callable[..., Any]) -> Callable[..., Any]:
     def key_response(self: Any, request: Any, full_url: str, headers: dict[str, Any]) -> Any:
         # Only GETs the embedded server answers over HTTP: an in-process mock_aws in the same
         # interpreter (a unit test while the embedded stack runs) needs the bytes themselves.
-        if request.method != "GET" or not getattr(_over_http, "active", False):
+        if request.method != "GET" or not over_http():
             return original(self, request, full_url, headers)
         _in_get.active = True
         try:
