@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
+from polling import wait_for_job
 
 from reelforge import aws
 from reelforge.cli import start_local_stack
@@ -23,16 +23,7 @@ class Stack:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=60)
 
-    @staticmethod
-    def wait(client: httpx.Client, path: str, timeout: float = 240) -> dict:
-        """Poll a status route until the job it describes has finished."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            body = client.get(path).json()
-            if body["status"] in ("completed", "failed"):
-                return body
-            time.sleep(0.3)
-        raise AssertionError(f"{path} did not finish in {timeout} s: {body}")
+    wait = staticmethod(wait_for_job)
 
     def register(self, name: str = "user") -> str:
         """A fresh user; returns its access token."""

@@ -22,6 +22,7 @@ import boto3
 import httpx
 import mediagen
 import pytest
+from polling import wait_for_job
 
 from reelforge import blobs
 
@@ -138,16 +139,6 @@ def _upload_video(api: httpx.Client, pid: str, video: Path) -> list[dict]:
     raise AssertionError("the upload never became a timeline")
 
 
-def _wait(api: httpx.Client, path: str, timeout: float = 240) -> dict:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        body = api.get(path).json()
-        if body["status"] in ("completed", "failed"):
-            return body
-        time.sleep(0.3)
-    raise AssertionError(f"{path} did not finish: {body}")
-
-
 def _stored(project: dict) -> dict:
     """A project as stored: without its presigned URLs, which are signed afresh on every read."""
     return {**project, "segments": [{k: v for k, v in s.items() if not k.endswith("url")}
@@ -172,10 +163,10 @@ def test_everything_survives_a_stop_and_a_backup_restores_it(server: Server, tal
     with open(talk.path, "rb") as fh:
         job = api.post("/api/process", files={"file": ("talk.mp4", fh, "video/mp4")}, data=FAST)
     assert job.status_code == 200, job.text
-    clips = _wait(api, f"/api/status/{job.json()['job_id']}")
+    clips = wait_for_job(api, f"/api/status/{job.json()['job_id']}")
     assert clips["status"] == "completed", clips
     export = api.post("/api/export", json={"project_id": pid, "format": "mp4"}).json()
-    exported = _wait(api, f"/api/export/{export['export_job_id']}")
+    exported = wait_for_job(api, f"/api/export/{export['export_job_id']}")
     assert exported["status"] == "completed", exported
     before = {"project": _stored(api.get(f"/api/project/{pid}").json()),
               "clip": _sha(clips["clips"][0]["video_url"]), "export": _sha(exported["export_url"]),
@@ -294,7 +285,7 @@ def test_acknowledged_writes_survive_kill_9(server: Server, talk, tmp_path: Path
         # A job whose execution was running failed at the start; one whose upload had not yet
         # reached its S3 trigger was delivered again and runs now (or was killed again, later).
         for job_id in acked_jobs:
-            status = _wait(api, f"/api/status/{job_id}", timeout=180)
+            status = wait_for_job(api, f"/api/status/{job_id}", timeout=180)
             if status["status"] == "failed":
                 assert "interrupted by a restart" in status["error"], (seed, status)
         items = server.table_items()
@@ -311,7 +302,7 @@ def test_retention_cleans_persisted_data_and_damage_stops_the_start(server: Serv
     pid = api.post("/api/project", json={"name": "One"}).json()["id"]
     _upload_video(api, pid, talk.path)
     export = api.post("/api/export", json={"project_id": pid, "format": "mp4"}).json()["export_job_id"]
-    assert _wait(api, f"/api/export/{export}")["status"] == "completed"
+    assert wait_for_job(api, f"/api/export/{export}")["status"] == "completed"
     s3 = server.aws_client("s3")  # a step's artifact under the job's prefix, kept on disk
     bucket = s3.list_buckets()["Buckets"][0]["Name"]
     s3.put_object(Bucket=bucket, Key=f"{blobs.job_prefix(export)}step.bin", Body=b"x" * 4096)

@@ -76,3 +76,11 @@ def test_every_machine_can_mark_an_interrupted_execution_failed(asl: Path) -> No
     assert readable_error(payload["error"]) == "interrupted by a restart of reelforge"
     if asl.stem == "edit":  # a grade's segment is marked failed too, not left "rendering"
         assert payload["segment_id"] == "s1" and payload["operation"] == "grade"
+
+
+def test_the_journal_keeps_no_sealed_provider_key() -> None:
+    from reelforge.local.durable import _without_sealed_keys
+
+    given = {"job_id": "j", "provider": {"name": "gemini", "sealed_key": "v1.abc"},
+             "items": [{"sealed_key": "v1.def", "n": 1}]}
+    assert _without_sealed_keys(given) == {"job_id": "j", "provider": {"name": "gemini"}, "items": [{"n": 1}]}

@@ -343,8 +343,9 @@ class Durable:
         with self._meta_lock:
             if self._active() and execution.exec_arn not in self.running:
                 given = execution.input_data  # moto keeps the parsed input
+                given = json.loads(given) if isinstance(given, str) else given
                 record = {"op": "sfn.start", "arn": execution.exec_arn, "machine": execution.state_machine.arn,
-                          "input": given if isinstance(given, str) else json.dumps(given)}
+                          "input": json.dumps(_without_sealed_keys(given))}
                 self._append(record)
                 self.running[execution.exec_arn] = record
 
@@ -369,6 +370,16 @@ class Durable:
 
     def object_exists(self, bucket: str, name: str) -> bool:
         return (bucket, name) in self.objects
+
+
+def _without_sealed_keys(value: Any) -> Any:
+    """An execution's input as the journal keeps it: MarkFailed never needs a provider key,
+    so not even its sealed form goes to disk."""
+    if isinstance(value, dict):
+        return {k: _without_sealed_keys(v) for k, v in value.items() if k != "sealed_key"}
+    if isinstance(value, list):
+        return [_without_sealed_keys(v) for v in value]
+    return value
 
 
 def event_object(event: Any) -> tuple[str, str] | None:
