@@ -152,6 +152,7 @@ def _sha(url: str) -> str:
 
 
 def test_everything_survives_a_stop_and_a_backup_restores_it(server: Server, talk, tmp_path: Path) -> None:
+    """SIGTERM, restart, online backup, restore; then retention and damage on that directory."""
     server.start()
     session = _register(server.client(), "keeper")
     api = server.client(session)
@@ -201,7 +202,39 @@ def test_everything_survives_a_stop_and_a_backup_restores_it(server: Server, tal
     server.start()
     api = server.client(session)
     assert _stored(api.get(f"/api/project/{pid}").json()) == before["project"]
-    assert _sha(api.get(f"/api/export/{export['export_job_id']}").json()["export_url"]) == before["export"]
+    exported_id = export["export_job_id"]
+    assert _sha(api.get(f"/api/export/{exported_id}").json()["export_url"]) == before["export"]
+
+    # Retention works on the kept data: the cleanup (run once after a restart) deletes an
+    # expired job, and its artifact's file goes from the disk.
+    s3 = server.aws_client("s3")  # a step's artifact under the job's prefix
+    bucket = s3.list_buckets()["Buckets"][0]["Name"]
+    s3.put_object(Bucket=bucket, Key=f"{blobs.job_prefix(exported_id)}step.bin", Body=b"x" * 4096)
+    ddb, table = server.dynamodb()  # the retention period passes: the job expired long ago
+    ddb.update_item(TableName=table, Key={"PK": {"S": f"JOB#{exported_id}"}, "SK": {"S": "META"}},
+                    UpdateExpression="SET expires_at = :t", ExpressionAttributeValues={":t": {"N": "1"}})
+    server.stop()
+    files_before = {p for p in (server.data_dir / "objects").rglob("*") if p.is_file()}
+    server.start()
+    api = server.client(session)
+    assert api.get(f"/api/export/{exported_id}").status_code == 404
+    assert api.get(f"/api/project/{pid}").status_code == 200  # projects are not jobs
+    server.stop()
+    files_after = {p for p in (server.data_dir / "objects").rglob("*") if p.is_file()}
+    assert len(files_before - files_after) == 1, "the expired job's artifact is still on disk"
+
+    # A damaged data file stops the start, naming it, and nothing is changed.
+    (snapshot,) = (server.data_dir / "state").glob("snapshot.*")
+    data = bytearray(snapshot.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    snapshot.write_bytes(bytes(data))
+    kept = {p: p.read_bytes() for p in server.data_dir.rglob("*") if p.is_file() and p.name != "lock"}
+    with pytest.raises(AssertionError) as failed:
+        server.start()
+    assert str(snapshot) in str(failed.value) and "damaged" in str(failed.value)
+    assert server.proc is not None and server.proc.wait(30) == 2
+    after = {p: p.read_bytes() for p in server.data_dir.rglob("*") if p.is_file() and p.name != "lock"}
+    assert after == kept, "a failed start changed the directory"
 
 
 def test_acknowledged_writes_survive_kill_9(server: Server, talk, tmp_path: Path) -> None:
@@ -292,41 +325,3 @@ def test_acknowledged_writes_survive_kill_9(server: Server, talk, tmp_path: Path
         held = [i for i in items if i.get("type", {}).get("S") == "slot"]
         assert not held, f"seed {seed}: slots still held after the restart: {held}"
         projects.update(acked_projects)
-
-
-def test_retention_cleans_persisted_data_and_damage_stops_the_start(server: Server, talk) -> None:
-    """The cleanup deletes expired jobs from the kept data too (it runs once after a restart);
-    a damaged data file then stops the start with its name, and nothing is changed."""
-    server.start()
-    api = server.client(_register(server.client(), "damage"))
-    pid = api.post("/api/project", json={"name": "One"}).json()["id"]
-    _upload_video(api, pid, talk.path)
-    export = api.post("/api/export", json={"project_id": pid, "format": "mp4"}).json()["export_job_id"]
-    assert wait_for_job(api, f"/api/export/{export}")["status"] == "completed"
-    s3 = server.aws_client("s3")  # a step's artifact under the job's prefix, kept on disk
-    bucket = s3.list_buckets()["Buckets"][0]["Name"]
-    s3.put_object(Bucket=bucket, Key=f"{blobs.job_prefix(export)}step.bin", Body=b"x" * 4096)
-    ddb, table = server.dynamodb()  # the retention period passes: the job expired long ago
-    ddb.update_item(TableName=table, Key={"PK": {"S": f"JOB#{export}"}, "SK": {"S": "META"}},
-                    UpdateExpression="SET expires_at = :t", ExpressionAttributeValues={":t": {"N": "1"}})
-    server.stop()
-    files_before = {p for p in (server.data_dir / "objects").rglob("*") if p.is_file()}
-    server.start()
-    api = server.client(api.headers["authorization"].split()[1])
-    assert api.get(f"/api/export/{export}").status_code == 404
-    assert api.get(f"/api/project/{pid}").status_code == 200  # projects are not jobs
-    server.stop()
-    files_after = {p for p in (server.data_dir / "objects").rglob("*") if p.is_file()}
-    assert len(files_before - files_after) == 1, "the expired job's artifact is still on disk"
-
-    (snapshot,) = (server.data_dir / "state").glob("snapshot.*")
-    data = bytearray(snapshot.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    snapshot.write_bytes(bytes(data))
-    before = {p: p.read_bytes() for p in server.data_dir.rglob("*") if p.is_file() and p.name != "lock"}
-    with pytest.raises(AssertionError) as failed:
-        server.start()
-    assert str(snapshot) in str(failed.value) and "damaged" in str(failed.value)
-    assert server.proc is not None and server.proc.wait(30) == 2
-    after = {p: p.read_bytes() for p in server.data_dir.rglob("*") if p.is_file() and p.name != "lock"}
-    assert after == before, "a failed start changed the directory"

@@ -189,3 +189,19 @@ def _exists(table, key) -> bool:
         return True
     except NotFound:
         return False
+
+
+def test_head_over_real_http(stack) -> None:
+    """HEAD through uvicorn: the GET's headers, no body, and an SSE stream that ends at once."""
+    token = stack.register("head")
+    api = stack.client(token)
+    job = api.post("/api/project", json={"name": "H"}).json()
+    head = api.head(f"/api/project/{job['id']}")
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["content-length"]) == len(api.get(f"/api/project/{job['id']}").content)
+    from reelforge import jobs
+
+    owner = api.get("/api/auth/me").json()["id"]
+    started = time.time()
+    progress = api.head(f"/api/progress/{jobs.create(owner, 'process')['id']}")
+    assert progress.status_code == 200 and progress.content == b"" and time.time() - started < 5

@@ -15,6 +15,7 @@ from reelforge import __version__
 from reelforge.api import routes_auth, routes_export, routes_jobs, routes_system
 from reelforge.api.body_limit import BodyLimit
 from reelforge.api.envelope import enveloped, error_body
+from reelforge.api.head import HeadAsGet
 from reelforge.clips import router as clips
 from reelforge.editor import router as editor
 from reelforge.errors import (
@@ -96,6 +97,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
+    app.add_middleware(HeadAsGet, routes=app.router.routes)  # the routers are included below
     app.add_middleware(BodyLimit)
     app.add_middleware(
         JsonCORSMiddleware,
