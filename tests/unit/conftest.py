@@ -10,9 +10,11 @@ from pathlib import Path
 import boto3
 import pytest
 from fakes.fake_gemini import FakeGemini
+from fastapi.testclient import TestClient
 from moto import mock_aws
 
 from reelforge import aws
+from reelforge.api import create_app
 from reelforge.local.runtime import EmbeddedAWS
 from reelforge.local.template import Resolver, load_template
 from reelforge.settings import get_settings
@@ -27,6 +29,13 @@ def fake_gemini() -> Iterator[FakeGemini]:
     """The fake Gemini HTTP server on loopback; the real SDK talks to it with GEMINI_TEST_KEY."""
     with FakeGemini(api_key=GEMINI_TEST_KEY) as fake:
         yield fake
+
+
+@pytest.fixture
+def client(aws_mock: None) -> Iterator[TestClient]:
+    """The API app, as the API Lambda builds it, under FastAPI's TestClient on in-process moto."""
+    with TestClient(create_app()) as c:
+        yield c
 
 
 @pytest.fixture

@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
-
-from reelforge.api import create_app
-
-
-@pytest.fixture
-def client(aws_mock: None) -> Iterator[TestClient]:
-    with TestClient(create_app()) as c:
-        yield c
 
 
 def _register(client: TestClient, email: str) -> dict[str, str]:

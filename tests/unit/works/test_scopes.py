@@ -4,13 +4,9 @@ has; tokens cannot be minted or revoked beyond the caller's own scopes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from reelforge.api import create_app
 from reelforge.auth import SCOPES
 from reelforge.works import router as works
 
@@ -65,12 +61,6 @@ TABLE = [
     ("POST", "/api/export/preview", "works:read"),
 ]
 OPEN = {("GET", "/api/providers")}
-
-
-@pytest.fixture
-def client(aws_mock: None) -> Iterator[TestClient]:
-    with TestClient(create_app()) as c:
-        yield c
 
 
 def _jwt(client: TestClient) -> dict[str, str]:
