@@ -408,6 +408,12 @@ def verify(path: Path) -> dict[str, int]:
     if not layout.state.exists():
         return {"records": 0, "objects": 0}
     records = list(layout.records())
+    files = check_object_files(path, records)
+    return {"records": len(records), "objects": len(files)}
+
+
+def check_object_files(path: Path, records: list[dict[str, Any]]) -> dict[str, int]:
+    """Every object file the records leave, present with its size; raises DataDirError."""
     files = referenced_files(records)
     for rel, size in files.items():
         f = path / rel
@@ -416,4 +422,4 @@ def verify(path: Path) -> dict[str, int]:
         if f.stat().st_size != size:
             raise DataDirError(f"{f} has {f.stat().st_size} bytes, its record says {size}; "
                                "nothing was changed")
-    return {"records": len(records), "objects": len(files)}
+    return files

@@ -34,7 +34,7 @@ from urllib.parse import unquote_plus
 import httpx
 
 from reelforge.local import s3_streaming
-from reelforge.local.datadir import DataDir, DataDirError, Journal, fsync_dir, referenced_files
+from reelforge.local.datadir import DataDir, DataDirError, Journal, check_object_files, fsync_dir
 from reelforge.local.template import ACCOUNT_ID, REGION
 
 _DYNAMO_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
@@ -105,11 +105,7 @@ class Durable:
         tables = dynamodb_backends[ACCOUNT_ID][REGION].tables
         s3 = s3_backends[ACCOUNT_ID]["aws"]
         records = list(self.data.records())  # reads and checks everything before any change
-        for rel, size in referenced_files(records).items():
-            path = self.data.path / rel
-            if not path.exists() or path.stat().st_size != size:
-                raise DataDirError(f"{path} is missing or has the wrong size (an S3 object's body, "
-                                   f"{size} bytes); nothing was changed")
+        check_object_files(self.data.path, records)
         with httpx.Client(base_url=endpoint, timeout=30) as client:
             for record in records:
                 op = record["op"]
