@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 SAMPLE := examples/sample.mp4
 OUT := out/sample
 
-.PHONY: setup demo test test-fast lint serve bench bench-generate bench-studio bench-timeline sample
+.PHONY: setup demo test test-fast lint fuzz serve bench bench-generate bench-studio bench-timeline sample
 
 setup:
 	@./scripts/setup.sh
@@ -23,6 +23,11 @@ lint: setup
 	$(BIN)/ruff check .
 	AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint
 	$(BIN)/cfn-lint template.yaml
+
+# schemathesis, long: every phase (coverage included) and 50 examples per operation (~30 min).
+# The suite runs a bounded one (tests/integration/test_api_fuzz.py).
+fuzz: setup
+	$(BIN)/python tests/fuzz.py --examples 50
 
 serve: setup
 	$(BIN)/reelforge serve --port 8000

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
 from polling import wait_for_job
+from servers import register
 
 from reelforge import aws
 from reelforge.cli import start_local_stack
@@ -27,11 +27,7 @@ class Stack:
 
     def register(self, name: str = "user") -> str:
         """A fresh user; returns its access token."""
-        email = f"{name}-{uuid.uuid4().hex[:8]}@example.com"
-        resp = httpx.post(f"{self.url}/api/auth/register", timeout=60,
-                          json={"email": email, "password": "password123", "name": name})
-        resp.raise_for_status()
-        return resp.json()["accessToken"]
+        return register(self.url, name)
 
 
 @pytest.fixture(scope="session")

@@ -167,12 +167,12 @@ def test_a_truncated_multipart_upload_is_refused(api: TestClient) -> None:
 def test_provider_keys_must_be_ascii(api: TestClient, header: str) -> None:
     key = "cl\u00e9-\u00e9t\u00e9".encode().decode("latin-1")  # what a UTF-8 header arrives as
     resp = api.get("/api/ai/health", headers={header: key.encode("latin-1")})
-    assert resp.status_code == 400 and "not a valid API key" in resp.json()["detail"]
-    assert key not in resp.json()["detail"]
+    assert resp.status_code == 422 and resp.json()["detail"].startswith(header.lower() + ":")
+    assert key not in resp.text
     if header == "X-Gemini-Key":
         sent = api.post("/api/process", json={"url": "https://example.com/v.mp4"},
                         headers={header: key.encode("latin-1")})
-        assert sent.status_code == 400
+        assert sent.status_code == 422 and key not in sent.text
 
 
 def test_an_odd_last_event_id_replays_from_the_start(api: TestClient) -> None:

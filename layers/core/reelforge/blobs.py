@@ -12,11 +12,13 @@ from botocore.exceptions import ClientError
 
 from reelforge import aws
 from reelforge.settings import get_settings
+from reelforge.store import NotFound
 
 UPLOADS_PREFIX = "uploads/"
 ARTIFACTS_PREFIX = "artifacts/"
 PREVIEWS_PREFIX = "previews/"  # short-lived preview frames (a bucket lifecycle rule expires them)
 
+_MISSING = ("404", "NoSuchKey", "NotFound")  # S3's codes for a key that is not there
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -71,7 +73,13 @@ class Blobs:
                              ContentType=content_type, MetadataDirective="REPLACE")
 
     def get_bytes(self, key: str) -> bytes:
-        return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        """The object's bytes; store.NotFound when there is none (a 404 in the API, not a 500)."""
+        try:
+            return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING:
+                raise NotFound(f"no object {key}") from exc
+            raise
 
     def download(self, key: str, path: str | Path) -> Path:
         path = Path(path)
@@ -83,7 +91,7 @@ class Blobs:
         try:
             return self._s3.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if exc.response.get("Error", {}).get("Code") in _MISSING:
                 return None
             raise
 

@@ -12,10 +12,10 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reelforge import __version__
-from reelforge.api import routes_auth, routes_export, routes_jobs, routes_system
+from reelforge.api import openapi, routes_auth, routes_export, routes_jobs, routes_system
 from reelforge.api.body_limit import BodyLimit
 from reelforge.api.envelope import enveloped, error_body
-from reelforge.api.head import HeadAsGet
+from reelforge.api.head import HeadAsGet, allowed_methods
 from reelforge.clips import router as clips
 from reelforge.editor import router as editor
 from reelforge.errors import (
@@ -61,7 +61,7 @@ _ERROR_STATUS: tuple[tuple[type[ReelforgeError], int], ...] = (
 
 def _readable(err: dict[str, Any]) -> str:
     """One validation error as `field: message`, without pydantic's internals."""
-    loc = [p for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+    loc = [p for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
     if err.get("type") == "json_invalid":
         return "Malformed JSON body"
     if err.get("type") == "missing" and not loc:
@@ -111,6 +111,7 @@ def create_app() -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     _install_error_handlers(app)
+    openapi.install(app)
     return app
 
 
@@ -152,4 +153,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = str(exc.detail)
         if exc.status_code == 404 and message == "Not Found" and enveloped(request.url.path):
             message = f"Route {request.method} {request.url.path} not found"  # no route matched
-        return error(request, exc.status_code, message, headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(app.routes, request.scope))}
+        return error(request, exc.status_code, message, headers=headers)

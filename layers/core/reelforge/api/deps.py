@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Request
 
 from reelforge import auth
 from reelforge.auth import Principal
@@ -32,6 +33,7 @@ def require(*scopes: str) -> Callable[..., Principal]:
             raise HTTPException(403, f"Insufficient permissions: requires {', '.join(missing)}")
         return principal
 
+    dependency.scopes = scopes  # type: ignore[attr-defined]  # read by api/openapi.py
     return dependency
 
 
@@ -43,6 +45,7 @@ def require_any(*scopes: str) -> Callable[..., Principal]:
             raise HTTPException(403, f"Insufficient permissions: requires one of {', '.join(scopes)}")
         return principal
 
+    dependency.any_of_scopes = scopes  # type: ignore[attr-defined]  # read by api/openapi.py
     return dependency
 
 
@@ -53,6 +56,12 @@ def found(what: str) -> Iterator[None]:
         yield
     except NotFound as exc:
         raise HTTPException(404, f"{what} not found") from exc
+
+
+def key_header() -> Any:
+    """A provider-key header parameter (`x_gemini_key: str | None = key_header()`): printable
+    ASCII, a 422 otherwise (the error names the header, never the value)."""
+    return Header(default=None, pattern=r"^[\x20-\x7e]{0,512}$")
 
 
 def provider_key(value: str | None, header: str) -> str | None:

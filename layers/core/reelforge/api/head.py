@@ -4,12 +4,14 @@ FastAPI routes a HEAD only where a route declares it (the video route does, to a
 its own Content-Length and no read of the object); every other GET route would answer 405.
 This middleware runs such a HEAD as the GET, forwards the start of the response and ends the
 body at once: a streamed answer (an SSE stream, a proxied video) stops being produced there.
+The `Allow` of a 405 lists HEAD too, and every method of the path (`allowed_methods`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from fastapi.routing import iter_route_contexts
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -56,3 +58,15 @@ class HeadAsGet:
         if any(route.matches(scope)[0] == Match.FULL for route in self.routes):
             return False
         return any(route.matches(as_get)[0] == Match.FULL for route in self.routes)
+
+
+def allowed_methods(routes: Any, scope: Scope) -> list[str]:
+    """Every method some route takes on this path, HEAD with GET. Starlette's own 405 names
+    only the first route that matched the path, while a path's methods often sit on several."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(routes):  # the routes inside the included routers
+        if route.methods and route.matches(scope)[0] != Match.NONE:
+            methods |= route.methods
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response
-from pydantic import BaseModel, EmailStr, Field, StrictInt, field_validator
+from pydantic import BaseModel, EmailStr, Field, field_validator
 
 from reelforge import auth
 from reelforge.api.deps import current_principal
+from reelforge.api.openapi import errors
 from reelforge.auth import Principal
-from reelforge.fields import BlankIsAbsent, name_field
+from reelforge.fields import BlankIsAbsent, Integer, Listed, name_field
 from reelforge.store import Keys, NotFound, Table
 
 router = APIRouter(prefix="/api", tags=["auth"])
@@ -26,7 +27,8 @@ class RegisterBody(BaseModel):
 
 
 class LoginBody(BaseModel):
-    email: EmailStr
+    # Any string: an address that cannot be registered is answered like a wrong password.
+    email: str = Field(min_length=1, max_length=320, json_schema_extra={"format": "email"})
     password: str = Field(min_length=1, max_length=256)
 
 
@@ -36,8 +38,8 @@ class RefreshBody(BaseModel):
 
 class TokenBody(BaseModel):
     name: Name
-    scopes: list[str] = Field(min_length=1)
-    expiresInDays: Annotated[StrictInt | None, BlankIsAbsent] = Field(default=None, gt=0, le=3650)
+    scopes: list[Annotated[str, Listed(auth.SCOPES)]] = Field(min_length=1)
+    expiresInDays: Annotated[Integer | None, BlankIsAbsent] = Field(default=None, gt=0, le=3650)
 
     @field_validator("scopes")
     @classmethod
@@ -52,7 +54,7 @@ def _session(user: dict[str, Any]) -> dict[str, Any]:
     return {"user": auth.public_user(user), **auth.issue_tokens(user)}
 
 
-@router.post("/auth/register", status_code=201)
+@router.post("/auth/register", status_code=201, responses=errors(409))
 def register(body: RegisterBody) -> dict[str, Any]:
     try:
         user = auth.register(body.email, body.password, body.name)
@@ -61,7 +63,7 @@ def register(body: RegisterBody) -> dict[str, Any]:
     return _session(user)
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", responses=errors(401))
 def login(body: LoginBody) -> dict[str, Any]:
     try:
         return _session(auth.login(body.email, body.password))
@@ -69,7 +71,7 @@ def login(body: LoginBody) -> dict[str, Any]:
         raise HTTPException(401, str(exc)) from exc
 
 
-@router.post("/auth/refresh")
+@router.post("/auth/refresh", responses=errors(401))
 def refresh(body: RefreshBody) -> dict[str, str]:
     try:
         return auth.issue_tokens(auth.refresh(body.refreshToken))

@@ -16,6 +16,7 @@ from fastapi.responses import StreamingResponse
 
 from reelforge import jobs
 from reelforge.api.deps import require, require_any
+from reelforge.api.openapi import EVENT_STREAM
 from reelforge.auth import Principal
 from reelforge.store import NotFound
 
@@ -72,7 +73,7 @@ def get_status(job_id: str, p: Principal = Depends(FOLLOW_JOBS)) -> dict[str, An
     return status_view(jobs.get_for(job_id, p.user_id))
 
 
-@router.get("/progress/{job_id}")
+@router.get("/progress/{job_id}", response_class=StreamingResponse, responses=EVENT_STREAM)
 async def progress_stream(
     job_id: str,
     p: Principal = Depends(FOLLOW_JOBS),

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends
 from fastapi.responses import RedirectResponse
 
 from reelforge import __version__
-from reelforge.api.deps import provider_key, require
+from reelforge.api.deps import key_header, provider_key, require
 from reelforge.auth import Principal
 from reelforge.settings import get_settings
 from reelforge.store import now_iso
@@ -31,8 +31,8 @@ def health() -> dict[str, str]:
 @router.get("/api/ai/health")
 def ai_health(
     p: Principal = Depends(require("jobs:read")),
-    x_api_key: str | None = Header(default=None),
-    x_gemini_key: str | None = Header(default=None),
+    x_api_key: str | None = key_header(),
+    x_gemini_key: str | None = key_header(),
 ) -> dict[str, Any]:
     """Which providers are configured, and whether Gemini answers with the key this request
     carries (x-api-key or X-Gemini-Key) or, without one, the server's GEMINI_API_KEY."""

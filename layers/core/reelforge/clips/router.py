@@ -6,13 +6,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from reelforge import blobs
 from reelforge.ai.choice import ProviderChoice, choose_provider
-from reelforge.api.deps import provider_key, require
+from reelforge.api.deps import key_header, provider_key, require
+from reelforge.api.openapi import errors, form
 from reelforge.api.streaming_form import read_form
 from reelforge.api.urls import check_url
 from reelforge.auth import Principal
@@ -34,11 +36,13 @@ def _provider(x_gemini_key: str | None) -> ProviderChoice:
     return choose_provider(provider_key(x_gemini_key, "X-Gemini-Key"))
 
 
-@router.post("/process")
+@router.post("/process", responses=errors(400), openapi_extra={"requestBody": {"required": True, "content": {
+    "application/json": {"schema": ProcessUrlBody.model_json_schema() | {"required": ["url"]}},
+    "multipart/form-data": {"schema": form("file", url={"type": "string"})}}}})
 async def submit(
     request: Request,
     p: Principal = Depends(require("ai:generate")),
-    x_gemini_key: str | None = Header(default=None),
+    x_gemini_key: str | None = key_header(),
 ) -> dict[str, Any]:
     """Start a clips job from JSON `{"url": ...}` or a multipart `file` (not both).
 
@@ -52,7 +56,7 @@ async def submit(
     try:
         body = ProcessUrlBody.model_validate_json(await request.body() or b"{}")
     except ValidationError as exc:
-        raise HTTPException(422, _first_error(exc)) from exc
+        raise RequestValidationError(exc.errors()) from exc
     if not body.url:
         raise HTTPException(400, "Neither url nor file provided")
     options = ProcessOptions(**body.model_dump(include=_OPTION_FIELDS))
@@ -89,7 +93,7 @@ async def _submit_multipart(request: Request, p: Principal, provider: ProviderCh
         try:
             options = ProcessOptions(**{k: v for k, v in form.fields.items() if k in _OPTION_FIELDS})
         except ValidationError as exc:
-            raise HTTPException(422, _first_error(exc)) from exc
+            raise RequestValidationError(exc.errors()) from exc
         if url:
             return await run_in_threadpool(_submit_url, p.user_id, url, options, provider)
         if form.file is None or form.file.size == 0:
@@ -103,7 +107,7 @@ async def _submit_multipart(request: Request, p: Principal, provider: ProviderCh
 def presign_process_upload(
     body: ProcessUploadBody,
     p: Principal = Depends(require("ai:generate")),
-    x_gemini_key: str | None = Header(default=None),
+    x_gemini_key: str | None = key_header(),
 ) -> dict[str, Any]:
     """For files too large for a request body: PUT the file to `upload_url`; the job
     starts when the object lands (S3 trigger)."""
@@ -114,9 +118,3 @@ def presign_process_upload(
     url = Blobs().presign_put(service.upload_key(job, name), body.content_type)
     return {"job_id": job["id"], "status": "queued", "upload_url": url, "method": "PUT",
             "headers": {"Content-Type": body.content_type}}
-
-
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = ".".join(str(x) for x in err.get("loc", ()))
-    return f"{loc}: {err.get('msg')}" if loc else str(err.get("msg"))

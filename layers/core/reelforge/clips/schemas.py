@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from reelforge.fields import BlankIsAbsent, OptionalStr
 from reelforge.media.captions import CaptionStyle
@@ -44,13 +44,17 @@ class ProcessOptions(BaseModel):
         return self
 
 
+# A JSON body is validated strictly (true, not 1 or "yes"; 3, not "3"), as its OpenAPI
+# says; a form's fields are all text and go through ProcessOptions as they are.
 class ProcessUrlBody(ProcessOptions):
+    model_config = ConfigDict(strict=True)
+
     url: OptionalStr = Field(
         default=None, max_length=4096, description="YouTube or direct video link")
 
 
 class ProcessUploadBody(UploadBody, ProcessOptions):
-    pass
+    model_config = ConfigDict(strict=True)
 
 
 class Source(BaseModel):

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query
 from pydantic import ValidationError
 
 from reelforge import jobs
-from reelforge.api.deps import provider_key, require
+from reelforge.api.deps import key_header, provider_key, require
+from reelforge.api.openapi import errors
 from reelforge.auth import Principal
 from reelforge.editor import service, timeline
 from reelforge.editor.schemas import (
@@ -81,12 +82,12 @@ def _provider(x_api_key: str | None, x_video_provider: str | None) -> tuple[str,
     return name, (x_api_key or None)
 
 
-@router.post("/ai/generate")
+@router.post("/ai/generate", responses=errors(400, 404))
 def ai_generate(
     body: GenerateBody,
     p: Principal = Depends(require("ai:generate")),
-    x_api_key: str | None = Header(default=None),
-    x_video_provider: str | None = Header(default=None),
+    x_api_key: str | None = key_header(),
+    x_video_provider: str | None = Header(default=None, json_schema_extra={"enum": ["local", "gemini"]}),
 ) -> dict[str, Any]:
     """Start an AI region edit: `variants` renders of [start_ts, end_ts] (timeline seconds)
     with the prompt applied inside `bounding_box` (pixels of the project's frame)."""
@@ -111,7 +112,7 @@ def score_variant(
     variant_id: str,
     compare_to: Literal["prompt", "original"] = Query(default="prompt"),
     p: Principal = Depends(require("ai:analyze")),
-    x_api_key: str | None = Header(default=None),
+    x_api_key: str | None = key_header(),
 ) -> dict:
     return service.score_variant(p.user_id, variant_id, compare_to,
                                  provider_key(x_api_key, "x-api-key"))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, StrictInt, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from reelforge.fields import Number
+from reelforge.fields import Integer, Number
 
 
 class SplitBody(BaseModel):
@@ -44,7 +44,7 @@ class GenerateBody(BaseModel):
     start_ts: Number = Field(ge=0)
     end_ts: Number = Field(gt=0)
     bounding_box: BoxBody
-    variants: StrictInt = Field(default=3, ge=1, le=3)
+    variants: Integer = Field(default=3, ge=1, le=3)
 
 class ExportBody(BaseModel):
     project_id: str = Field(min_length=1, max_length=64)

@@ -49,7 +49,10 @@ class GradeParams(BaseModel):
     contrast: float = Field(0.0, ge=-100, le=100)
     saturation: float = Field(0.0, ge=-100, le=100)
     temperature: float = Field(0.0, ge=-100, le=100, description="> 0 warmer, < 0 cooler")
-    gamma: float | None = Field(1.0, description="multiplier, 1 neutral; 0 or null: neutral")
+    gamma: float | None = Field(1.0, description="multiplier, 1 neutral; 0 or null: neutral",
+                                json_schema_extra={"anyOf": [  # what _gamma takes
+                                    {"type": "number", "minimum": GAMMA_RANGE[0], "maximum": GAMMA_RANGE[1]},
+                                    {"const": 0}, {"type": "null"}]})
     hue_shift: float = Field(0.0, ge=-180, le=180, description="degrees")
 
     @field_validator("gamma")

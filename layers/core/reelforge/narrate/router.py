@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from reelforge.ai.choice import choose_provider
-from reelforge.api.deps import current_principal, provider_key, require
+from reelforge.api.deps import current_principal, key_header, provider_key, require
+from reelforge.api.openapi import errors
 from reelforge.api.ranges import ByteSource, range_response
 from reelforge.auth import Principal
 from reelforge.blobs import Blobs
@@ -38,7 +39,7 @@ def _queued(job: dict[str, Any], gen: dict[str, Any], message: str) -> JSONRespo
 
 @router.post("/generate", status_code=202)
 def generate(body: GenerateBody, p: Principal = Depends(require("ai:generate")),
-             x_gemini_key: str | None = Header(default=None)) -> JSONResponse:
+             x_gemini_key: str | None = key_header()) -> JSONResponse:
     """Start a narrated video: answers at once; follow /api/progress/{generation_id}."""
     provider = choose_provider(provider_key(x_gemini_key, "X-Gemini-Key"))
     gen = service.create_generation(p.user_id, body, provider)
@@ -46,9 +47,9 @@ def generate(body: GenerateBody, p: Principal = Depends(require("ai:generate")),
     return _queued(job, gen, "Generation started: follow progress_url for live progress")
 
 
-@router.post("/generate/{generation_id}/render", status_code=202)
+@router.post("/generate/{generation_id}/render", status_code=202, responses=errors(409))
 def render(generation_id: str, p: Principal = Depends(require("ai:generate")),
-           x_gemini_key: str | None = Header(default=None)) -> JSONResponse:
+           x_gemini_key: str | None = key_header()) -> JSONResponse:
     """Render (or re-render) from the stored content and script; unchanged slides are reused."""
     provider = choose_provider(provider_key(x_gemini_key, "X-Gemini-Key"))
     gen = _generation(generation_id, p)
@@ -56,10 +57,10 @@ def render(generation_id: str, p: Principal = Depends(require("ai:generate")),
     return _queued(job, gen, "Render started")
 
 
-@router.post("/generate/{generation_id}/slides/{number}", status_code=202)
+@router.post("/generate/{generation_id}/slides/{number}", status_code=202, responses=errors(409))
 def edit_slide(body: SlideEdit, generation_id: str, number: int = Path(ge=1, le=20),
                p: Principal = Depends(require("ai:generate")),
-               x_gemini_key: str | None = Header(default=None)) -> JSONResponse:
+               x_gemini_key: str | None = key_header()) -> JSONResponse:
     """Change one slide; only it is narrated and drawn again, the rest is reused."""
     provider = choose_provider(provider_key(x_gemini_key, "X-Gemini-Key"))
     gen = _generation(generation_id, p)
@@ -91,14 +92,14 @@ def _generation(ident: str, p: Principal) -> dict[str, Any]:
         raise HTTPException(404, "Generation ID not found") from exc
 
 
-@router.put("/content/{generation_id}")
+@router.put("/content/{generation_id}", responses=errors(400, 409))
 def put_content(body: ContentEdit, generation_id: str,
                 p: Principal = Depends(require("ai:generate"))) -> dict[str, Any]:
     """Replace the slides of a stopped or finished generation (then POST .../render)."""
     return service.edit_content(generation_id, p.user_id, body.slides)
 
 
-@router.put("/script/{generation_id}")
+@router.put("/script/{generation_id}", responses=errors(400, 409))
 def put_script(body: ScriptEdit, generation_id: str,
                p: Principal = Depends(require("ai:generate"))) -> dict[str, Any]:
     """Replace the narration of a stopped or finished generation (then POST .../render)."""

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
-from reelforge.fields import BlankIsAbsent, OptionalStr
+from reelforge.fields import BlankIsAbsent, Listed, OptionalStr
 from reelforge.media.layouts import Aspect
 from reelforge.media.slides import TONES
-from reelforge.media.tts import LANGUAGES, get_voice
+from reelforge.media.tts import LANGUAGES, VOICES, get_voice
 
 MAX_SLIDES = 20
 MAX_SOURCE_CHARS = 50_000
@@ -25,21 +33,22 @@ _Text = Annotated[str, StringConstraints(max_length=4000, pattern=r"^[^\x00-\x08
 class RenderOptions(BaseModel):
     """How a generation is drawn and spoken; kept with it, so a re-render looks the same."""
 
-    language: Annotated[str, BlankIsAbsent] = Field(
-        default="english", description=f"narration language: {', '.join(LANGUAGES)}")
+    language: Annotated[Annotated[str, Listed(LANGUAGES)], BlankIsAbsent] = Field(
+        default="english", description=f"narration language: {', '.join(LANGUAGES)} (any case)")
     tone: Annotated[Tone, BlankIsAbsent] = Field(
         default="formal", description="formal, casual or storytelling: the writing and the slides' look")
     aspect: Annotated[Aspect, BlankIsAbsent] = Field(
         default="16:9", description="16:9 (1920x1080), 9:16 (1080x1920) or 1:1 (1080x1080)")
-    captions: Annotated[bool, BlankIsAbsent] = Field(
+    captions: Annotated[bool, Strict(), BlankIsAbsent] = Field(
         default=False, description="burn the narration in as word-by-word captions")
-    voice: OptionalStr = Field(default=None, max_length=64,
+    voice: Annotated[Annotated[str, Listed(v.id for v in VOICES)] | None, BlankIsAbsent] = Field(
+        default=None, max_length=64,
                                description="a voice id from GET /api/voices; the language's first if absent")
 
     @field_validator("language", mode="before")
     @classmethod
     def _known_language(cls, v: object) -> object:
-        if isinstance(v, str):
+        if isinstance(v, str) and v.strip():  # a blank one is left to BlankIsAbsent
             v = v.strip().lower()
             if v not in LANGUAGES:
                 raise ValueError(f"unknown language {v!r}; one of: {', '.join(LANGUAGES)}")
@@ -73,6 +82,10 @@ class GenerateBody(RenderOptions):
 
 class SlideEdit(BaseModel):
     """POST /api/generate/{id}/slides/{n}: what changes on one slide (at least one field)."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": [  # what _something checks
+        {"required": [name], "properties": {name: {"type": "string"}}}
+        for name in ("title", "content_text", "narration_text")]})
 
     title: Annotated[str | None, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = None
     content_text: _Text | None = None

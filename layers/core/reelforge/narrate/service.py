@@ -15,7 +15,7 @@ from typing import Any
 from reelforge import auth, jobs
 from reelforge.ai.choice import ProviderChoice
 from reelforge.blobs import ARTIFACTS_PREFIX, Blobs
-from reelforge.errors import BadRequest, Conflict
+from reelforge.errors import Conflict, Missing
 from reelforge.narrate.schemas import Content, GenerateBody, Script, SlideEdit
 from reelforge.settings import get_settings
 from reelforge.store import ConditionFailed, Keys, NotFound, Table, new_id, now_iso
@@ -217,7 +217,7 @@ def edit_content(ident: str, owner: str, slides: list[Any]) -> dict[str, Any]:
     _require_idle(gen)
     content, script = load_content(gen["id"]), load_script(gen["id"])
     if len(slides) != len(script.slide_scripts):
-        raise BadRequest(f"give {len(script.slide_scripts)} slides (the script's count); "
+        raise Conflict(f"give {len(script.slide_scripts)} slides (the script's count); "
                          "to change one slide use POST /api/generate/{id}/slides/{n}")
     content = Content(topic=content.topic, total_slides=len(slides), slides=slides,
                       provider=content.provider, notes=content.notes)
@@ -231,7 +231,7 @@ def edit_script(ident: str, owner: str, slide_scripts: list[Any]) -> dict[str, A
     script = load_script(gen["id"])
     numbers = sorted(s.slide_number for s in slide_scripts)
     if numbers != list(range(1, len(script.slide_scripts) + 1)):
-        raise BadRequest(f"give slide_scripts for slides 1..{len(script.slide_scripts)}, each once")
+        raise Conflict(f"give slide_scripts for slides 1..{len(script.slide_scripts)}, each once")
     ordered = sorted(slide_scripts, key=lambda s: s.slide_number)
     script = Script(topic=script.topic, language=script.language, slide_scripts=ordered,
                     total_duration=script.total_duration, timed=False)
@@ -246,7 +246,7 @@ def edit_slide(ident: str, owner: str, number: int, edit: SlideEdit,
     _require_idle(gen)
     content, script = load_content(gen["id"]), load_script(gen["id"])
     if not 1 <= number <= len(content.slides):
-        raise BadRequest(f"slide {number} does not exist: the video has {len(content.slides)} slides")
+        raise Missing(f"slide {number} does not exist: the video has {len(content.slides)} slides")
     slide = content.slides[number - 1]
     if edit.title is not None:
         slide.title = edit.title

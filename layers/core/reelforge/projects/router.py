@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 
 from reelforge.api.deps import require
+from reelforge.api.openapi import errors
 from reelforge.api.urls import check_url
 from reelforge.auth import Principal
 from reelforge.blobs import Blobs
@@ -48,7 +49,7 @@ def list_projects(p: Principal = Depends(require("projects:read"))) -> list[dict
     return _list(p)
 
 
-@router.post("/project", status_code=201)
+@router.post("/project", status_code=201, responses=errors(400))
 def create_project(body: ProjectBody, p: Principal = Depends(require("projects:write"))) -> dict:
     return _create(body, p)
 

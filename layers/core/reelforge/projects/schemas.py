@@ -22,7 +22,8 @@ class ProjectBody(BaseModel):
 
 class UploadBody(BaseModel):
     file_name: str = Field(min_length=1, max_length=255)
-    content_type: str = Field(min_length=3, max_length=120)
+    # the pattern documents the validator below (which also takes upper case and spaces around)
+    content_type: str = Field(min_length=3, max_length=120, json_schema_extra={"pattern": _MEDIA_TYPE.pattern})
 
     @field_validator("content_type")
     @classmethod

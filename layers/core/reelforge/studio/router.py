@@ -10,14 +10,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, WebSocket
+from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from reelforge import __version__, jobs
 from reelforge.ai.choice import ProviderChoice, choose_provider
 from reelforge.api import websocket
-from reelforge.api.deps import found, provider_key, require
+from reelforge.api.deps import found, key_header, provider_key, require
 from reelforge.api.envelope import no_content, ok
+from reelforge.api.openapi import EVENT_STREAM, errors, upload
 from reelforge.api.streaming_form import read_form
 from reelforge.auth import Principal
 from reelforge.projects import service as projects
@@ -54,7 +56,7 @@ READ, WRITE, AI = require("projects:read"), require("projects:write"), require("
 _HEARTBEAT_S, _POLL_S, _IDLE_WAIT_S = 15.0, 1.0, 30.0
 
 
-def provider(x_gemini_key: str | None = Header(default=None)) -> ProviderChoice:
+def provider(x_gemini_key: str | None = key_header()) -> ProviderChoice:
     return choose_provider(provider_key(x_gemini_key, "X-Gemini-Key"))
 
 
@@ -100,8 +102,10 @@ def inngest(request: Request) -> JSONResponse:
               message="reelforge runs its workflows on AWS Step Functions; nothing to register")
 
 
+# The Inngest platform's endpoint, not a client's: kept out of the OpenAPI.
 for _method in ("GET", "PUT", "POST"):
-    router.add_api_route("/inngest", inngest, methods=[_method], operation_id=f"inngest_{_method.lower()}")
+    router.add_api_route("/inngest", inngest, methods=[_method], operation_id=f"inngest_{_method.lower()}",
+                         include_in_schema=False)
 
 
 @router.websocket("/ws")
@@ -154,7 +158,8 @@ def update_project(project_id: str, body: ProjectUpdate, p: Principal = Depends(
 
 
 @router.delete("/projects/{project_id}", status_code=204)
-def delete_project(project_id: str, p: Principal = Depends(WRITE)) -> Response:
+def delete_project(project_id: str = PathParam(json_schema_extra=service.PROJECT_ID_SCHEMA),
+                   p: Principal = Depends(WRITE)) -> Response:
     """The project with its sections, sentences, outlines, cast, jobs and media."""
     service.check_project_id(project_id)
     with found("Project"):
@@ -227,7 +232,7 @@ def delete_character(character_id: str, p: Principal = Depends(WRITE)) -> Respon
     return no_content()
 
 
-@router.post("/characters/{character_id}/images", status_code=201)
+@router.post("/characters/{character_id}/images", status_code=201, openapi_extra=upload("image"))
 async def upload_character_image(character_id: str, request: Request, p: Principal = Depends(WRITE)) -> JSONResponse:
     """multipart/form-data with an `image` part: PNG, JPEG or WebP (by content), <= 5 MB,
     at most 5 per character. (Through API Gateway a Lambda takes at most 6 MB of request.)"""
@@ -294,7 +299,8 @@ def generate_script(project_id: str, body: ScriptLong, p: Principal = Depends(AI
                "estimatedDurationSeconds": total * 20}, status=202)
 
 
-@router.get("/projects/{project_id}/generation-status")
+@router.get("/projects/{project_id}/generation-status", response_class=StreamingResponse,
+            responses=EVENT_STREAM)
 async def generation_status(project_id: str, p: Principal = Depends(READ)) -> StreamingResponse:
     """SSE: `connected`, then `progress` while the project's latest job runs (any job type),
     and `complete` or `error`, after which the stream ends. With no job yet it waits up to
@@ -388,14 +394,14 @@ def regenerate_section_nested(project_id: str, outline_id: str, body: Regenerate
 
 # --- sections ------------------------------------------------------------------------------------
 
-@router.post("/sections", status_code=201)
+@router.post("/sections", status_code=201, responses=errors(404))
 def create_section(body: SectionCreate, p: Principal = Depends(WRITE)) -> JSONResponse:
     with found("Project"):
         project = projects.get(p.user_id, body.project_id)
     return ok(sections.view(sections.create(project, body.title, body.order), []), status=201)
 
 
-@router.post("/sections/reorder")
+@router.post("/sections/reorder", responses=errors(404))
 def reorder_sections(body: SectionsReorder, p: Principal = Depends(WRITE)) -> JSONResponse:
     """The ids must be exactly the project's sections; a concurrent reorder gets 409."""
     with found("Project"):
@@ -445,7 +451,7 @@ def ai_expand_accept(section_id: str, body: AiExpandAccept, p: Principal = Depen
 
 # --- sentences -----------------------------------------------------------------------------------
 
-@router.post("/sentences", status_code=201)
+@router.post("/sentences", status_code=201, responses=errors(404))
 def create_sentence(body: SentenceCreate, p: Principal = Depends(WRITE)) -> JSONResponse:
     with found("Section"):
         section = sections.get(p.user_id, body.section_id)
@@ -455,7 +461,7 @@ def create_sentence(body: SentenceCreate, p: Principal = Depends(WRITE)) -> JSON
     return ok(sentences.view(sentences.create(section, project, body.text, body.order, fields)), status=201)
 
 
-@router.post("/sentences/reorder")
+@router.post("/sentences/reorder", responses=errors(404))
 def reorder_sentences(body: SentencesReorder, p: Principal = Depends(WRITE)) -> JSONResponse:
     """The ids must be exactly the section's sentences; a concurrent reorder gets 409."""
     with found("Section"):

@@ -11,14 +11,15 @@ from pydantic import (
     ConfigDict,
     Field,
     HttpUrl,
-    Strict,
     StringConstraints,
     field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
-from reelforge.fields import BlankIsAbsent, name_field
+from reelforge.fields import BlankIsAbsent, Flag, Integer, Listed, name_field
+from reelforge.media.tts import VOICES
+from reelforge.studio.catalog import MODELS, STYLES
 from reelforge.studio.writers.base import CAMERA_MOVEMENTS
 
 MAX_SOURCE_CHARS = 100_000
@@ -36,17 +37,20 @@ def optional_text(max_length: int) -> Any:
     return Annotated[Annotated[str, StringConstraints(max_length=max_length)] | None, BlankIsAbsent]
 
 
+def optional_choice(names: Any) -> Any:
+    """An optional name out of `names` ("" and null mean absent). The OpenAPI lists them;
+    the field's validator words the refusal (and points to the route that lists them)."""
+    return Annotated[Annotated[str, Listed(names)] | None, BlankIsAbsent]
+
+
 Camera = Literal[CAMERA_MOVEMENTS]  # type: ignore[valid-type]  # Literal["static", "pan_left", ...]
-Minutes = Annotated[int, Field(ge=1, le=180, strict=True)]
+Minutes = Annotated[Integer, Field(ge=1, le=180)]
 Text = Annotated[str, StringConstraints(max_length=1000)]
 Prompt = optional_text(2000)
 Strength = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-Flag = Annotated[bool, Strict()]
 
 
 def known_voice(v: str | None) -> str | None:
-    from reelforge.media.tts import VOICES
-
     if v is None or v == LEGACY_DEFAULT_VOICE or any(voice.id == v for voice in VOICES):
         return v
     raise ValueError(f"unknown voice {v!r}; voices: {', '.join(x.id for x in VOICES)}")
@@ -82,11 +86,11 @@ class Body(BaseModel):
 
 class ProjectFields(Body):
     topic: optional_text(1000) = None
-    target_duration: Annotated[int | None, Field(ge=1, le=180, strict=True)] = None
-    model_id: optional_text(100) = None
-    style_id: optional_text(100) = None
+    target_duration: Annotated[Integer | None, Field(ge=1, le=180)] = None
+    model_id: optional_choice([LEGACY_DEFAULT_MODEL, *MODELS]) = None
+    style_id: optional_choice(STYLES) = None
     visual_style: optional_text(100) = None
-    voice_id: optional_text(50) = None
+    voice_id: optional_choice([LEGACY_DEFAULT_VOICE, *(v.id for v in VOICES)]) = None
     # Ours: the user's own text; the local provider writes the script from it.
     source_text: optional_text(MAX_SOURCE_CHARS) = None
 
@@ -98,8 +102,6 @@ class ProjectFields(Body):
     @field_validator("model_id")
     @classmethod
     def _known_model(cls, v: str | None) -> str | None:
-        from reelforge.studio.catalog import MODELS
-
         if v is None or v == LEGACY_DEFAULT_MODEL or v in MODELS:
             return v
         raise ValueError(f"unknown model {v!r}; models: {', '.join(MODELS)} (GET /api/v1/models)")
@@ -107,8 +109,6 @@ class ProjectFields(Body):
     @field_validator("style_id")
     @classmethod
     def _known_style(cls, v: str | None) -> str | None:
-        from reelforge.studio.catalog import STYLES
-
         if v is None or v in STYLES:
             return v
         raise ValueError(f"unknown style {v!r}; styles: {', '.join(STYLES)} (GET /api/v1/styles)")
@@ -138,7 +138,7 @@ class CharacterFields(Body):
     reference_images: list[HttpUrl] | None = Field(default=None, max_length=5)
     style_lora: optional_text(200) = None
     # Ours: the voice this character speaks with (a sentence whose speaker it is).
-    voice_id: optional_text(50) = None
+    voice_id: optional_choice([LEGACY_DEFAULT_VOICE, *(v.id for v in VOICES)]) = None
 
     @field_validator("voice_id")
     @classmethod
@@ -173,7 +173,7 @@ class GenerateOutline(Topic):
 
 class ScriptShort(Body):
     topic: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
-    target_duration: Annotated[int, Field(ge=1, le=10, strict=True)]
+    target_duration: Annotated[Integer, Field(ge=1, le=10)]
     use_search_grounding: Flag = False
 
 
@@ -182,7 +182,7 @@ class ScriptLong(Body):
     outline_id: Annotated[Id | None, BlankIsAbsent] = None
     topic: Annotated[Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None,
                      BlankIsAbsent] = None
-    target_duration_minutes: Annotated[int | None, Field(ge=1, le=180, strict=True)] = None
+    target_duration_minutes: Annotated[Integer | None, Field(ge=1, le=180)] = None
     visual_style: Annotated[str, BlankIsAbsent, StringConstraints(max_length=100)] = "cinematic"
 
     @model_validator(mode="after")
@@ -207,13 +207,13 @@ class OutlineEdit(Body):
 
 
 class RegenerateSection(Body):
-    section_index: Annotated[int, Field(ge=0, strict=True)]
+    section_index: Annotated[Integer, Field(ge=0)]
 
 
 class AiExpand(Body):
     mode: Literal["quick", "guided"]
     prompt: Prompt = None
-    sentence_count: Annotated[int, Field(ge=1, le=5, strict=True)] = 2
+    sentence_count: Annotated[Integer, Field(ge=1, le=5)] = 2
     # null means "at the end" (the original refused null with a 400).
     insert_after_sentence_id: Annotated[Id | None, BlankIsAbsent] = None
 
@@ -240,7 +240,7 @@ class AiExpandAccept(Body):
 class SectionCreate(Body):
     project_id: Id
     title: name_field(255)
-    order: Annotated[int | None, Field(ge=0, strict=True)] = None  # None: at the end
+    order: Annotated[Integer | None, Field(ge=0)] = None  # None: at the end
 
 
 class SectionUpdate(Body):
@@ -259,7 +259,7 @@ class SentencesReorder(Body):
 
 class SentenceMove(Body):
     target_section_id: Id
-    target_order: Annotated[int, Field(ge=0, strict=True)]
+    target_order: Annotated[Integer, Field(ge=0)]
 
 
 class SentenceFields(Body):
@@ -274,7 +274,7 @@ class SentenceFields(Body):
 class SentenceCreate(SentenceFields):
     section_id: Id
     text: Text = ""  # may be "": a placeholder the user fills in later
-    order: Annotated[int | None, Field(ge=0, strict=True)] = None
+    order: Annotated[Integer | None, Field(ge=0)] = None
 
 
 class SentenceUpdate(SentenceFields):

@@ -35,6 +35,8 @@ DEFAULTS = {"targetDuration": 8, "modelId": DEFAULT_MODEL, "styleId": DEFAULT_ST
             "voiceId": None}
 _FIELDS = ("topic", "targetDuration", "modelId", "styleId", "visualStyle", "voiceId")
 _PROJECT_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
+# The OpenAPI's word for check_project_id (which answers the contract's 400 INVALID_ID itself).
+PROJECT_ID_SCHEMA = {"pattern": _PROJECT_ID.pattern, "maxLength": 64}
 
 
 # --- projects ----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from reelforge import jobs
 from reelforge.api.deps import found, require
+from reelforge.api.openapi import errors, upload
 from reelforge.api.ranges import ByteSource, range_response
 from reelforge.api.streaming_form import StreamedForm, read_form
 from reelforge.api.urls import check_url
@@ -108,7 +109,7 @@ def get_project(project_id: str, p: Principal = Depends(require("projects:read")
                    service.project_etag(item))
 
 
-@router.put(P)
+@router.put(P, responses=errors(400))
 def put_project(project_id: str, body: ProjectPut, p: Principal = Depends(require("projects:write")),
                 if_match: str | None = Header(default=None)) -> JSONResponse:
     """The whole project (fields left out are cleared); `id` must be the path's. With
@@ -158,7 +159,7 @@ def get_work(project_id: str, work_id: str, p: Principal = Depends(require("work
     return _tagged(service.work_view(work), service.work_etag(work))
 
 
-@router.put(W)
+@router.put(W, responses=errors(400))
 def put_work(project_id: str, work_id: str, body: WorkPut, p: Principal = Depends(require("works:write")),
              if_match: str | None = Header(default=None)) -> JSONResponse:
     """The whole WorkSnapshot; `id` must be the path's. `generatedScenes` and
@@ -188,7 +189,7 @@ async def _form(request: Request, tmp: str, field: str, limit: int) -> StreamedF
     return form
 
 
-@router.post(W + "/media/reference")
+@router.post(W + "/media/reference", openapi_extra=upload("video"), responses=errors(400))
 async def upload_reference(request: Request, project_id: str, work_id: str,
                            p: Principal = Depends(require("works:write"))) -> dict[str, Any]:
     """multipart `video` (MP4, QuickTime, AVI or WebM by its bytes, at most 500 MB), written to
@@ -211,7 +212,7 @@ def presign_reference(project_id: str, work_id: str, p: Principal = Depends(requ
             "maxBytes": service.MAX_REFERENCE_BYTES}
 
 
-@router.post(W + "/media/scene/{scene_ref}/{kind}")
+@router.post(W + "/media/scene/{scene_ref}/{kind}", openapi_extra=upload("file"), responses=errors(400))
 async def upload_scene_media(request: Request, project_id: str, work_id: str, scene_ref: str, kind: str,
                              p: Principal = Depends(require("works:write"))) -> dict[str, Any]:
     """multipart `file`: the scene's image (PNG, JPEG, WebP) or video. `scene_ref` is the
@@ -226,7 +227,7 @@ async def upload_scene_media(request: Request, project_id: str, work_id: str, sc
     return {"ok": True, "url": f"{service.media_route(work)}/scene/{state['scene_id']}/{kind}"}
 
 
-@router.post(W + "/media/audio")
+@router.post(W + "/media/audio", openapi_extra=upload("audio"), responses=errors(400))
 async def upload_audio(request: Request, project_id: str, work_id: str,
                        p: Principal = Depends(require("works:write"))) -> dict[str, Any]:
     work = await run_in_threadpool(_work, p, project_id, work_id)
@@ -288,7 +289,9 @@ def list_assets(project_id: str, type: str | None = Query(default=None),  # noqa
             "count": len(items)}
 
 
-@router.post(P + "/assets", status_code=201)
+@router.post(P + "/assets", status_code=201, responses=errors(400), openapi_extra=upload(
+    "file", name={"type": "string"}, description={"type": "string"},
+    tags={"type": "string", "description": "a JSON array of strings, or comma-separated"}))
 async def upload_asset(request: Request, project_id: str, p: Principal = Depends(require("projects:write"))) -> dict:
     """multipart `file` (an image, video, audio file or font by its bytes; at most 50 MB),
     `name?`, `description?`, `tags?` (a JSON array string or comma-separated)."""
@@ -567,7 +570,8 @@ def export_work(body: WorksExport, principal: Principal) -> dict[str, Any]:
             "message": "Export job created — check status with get_export_status"}
 
 
-@router.post("/export/preview", response_model=None, responses={200: {"content": {"image/jpeg": {}}}})
+@router.post("/export/preview", response_model=None,
+             responses={200: {"content": {"image/jpeg": {}}}, **errors(404)})
 def export_preview(body: ExportPreview, p: Principal = Depends(require("works:read"))) -> Response:
     """One JPEG of the work's timeline at `t`, from the same filter graph as the export."""
     from reelforge.media.composition import preview_frame
@@ -581,7 +585,8 @@ def export_preview(body: ExportPreview, p: Principal = Depends(require("works:re
 
 # --- the standalone AI endpoints ----------------------------------------------------------------
 
-@router.post("/analyze", responses=ASYNC)
+@router.post("/analyze", responses={**ASYNC, **errors(400)}, openapi_extra=upload(
+    "video", mode={"enum": list(MODES)}, analyzerPrompt={"type": "string", "maxLength": MAX_PROMPT}))
 async def analyze(request: Request, p: Principal = Depends(require("ai:analyze"))) -> Any:
     """multipart `video` (MP4, QuickTime, AVI or WebM by its bytes, at most 100 MB), `mode`
     (style_transfer | content_remix), `analyzerPrompt?` -> AnalysisResult."""
@@ -681,7 +686,7 @@ def _bucket_key(url: str) -> str | None:
     return unquote(theirs.path[len(bucket_path) + 1:]) or None
 
 
-@router.post("/generate/video", responses=ASYNC)
+@router.post("/generate/video", responses={**ASYNC, **errors(400)})
 def generate_video(request: Request, body: VideoRequest, p: Principal = Depends(require("ai:generate"))) -> Any:
     """{image_url, prompt, duration} -> {videoUrl} (a presigned URL), or 202 with the job while
     a provider's operation runs."""
@@ -698,7 +703,7 @@ def generate_video(request: Request, body: VideoRequest, p: Principal = Depends(
     return _answer(request, job, lambda r: {"videoUrl": _presigned(r)})
 
 
-@router.post("/style-guide/extract")
+@router.post("/style-guide/extract", responses=errors(400))
 def extract_style_guide(request: Request, body: StyleGuideText,
                         p: Principal = Depends(require("ai:generate"))) -> dict[str, Any]:
     if not body.text.strip():
@@ -707,7 +712,7 @@ def extract_style_guide(request: Request, body: StyleGuideText,
     return {"styleGuide": guide}
 
 
-@router.post("/style-guide/extract-from-landing")
+@router.post("/style-guide/extract-from-landing", responses=errors(400))
 def extract_from_landing(request: Request, body: LandingRequest,
                          p: Principal = Depends(require("ai:generate"))) -> dict[str, Any]:
     """The page is fetched through the SSRF-safe ingest (public addresses only, every redirect

@@ -12,9 +12,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    model_validator,
+)
 
-from reelforge.fields import BlankIsAbsent, name_field
+from reelforge.fields import BLANK_SCHEMA, BlankIsAbsent, Flag, Integer, name_field
 
 Mode = Literal["style_transfer", "content_remix"]
 ProjectType = Literal["blank", "saas", "news", "social", "ecommerce", "educational"]
@@ -60,10 +67,23 @@ class Model(BaseModel):
             out[key] = value
         return out
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: GetJsonSchemaHandler) -> Any:
+        """The OpenAPI says what the validator above does: an optional field takes null or ""."""
+        json_schema = handler(schema)
+        target = handler.resolve_ref_schema(json_schema)
+        required = set(target.get("required", ()))
+        for name, prop in target.get("properties", {}).items():
+            if name not in required:
+                outer = {k: prop.pop(k) for k in ("title", "default", "description") if k in prop}
+                target["properties"][name] = {**outer, "anyOf": [prop, {"type": "null"}, BLANK_SCHEMA]}
+        return json_schema
+
 
 class Resolution(Model):
-    width: int = Field(ge=64, le=4096, strict=True)
-    height: int = Field(ge=64, le=4096, strict=True)
+    # even: the validator below says why (multipleOf documents it without its message)
+    width: Integer = Field(ge=64, le=4096, json_schema_extra={"multipleOf": 2})
+    height: Integer = Field(ge=64, le=4096, json_schema_extra={"multipleOf": 2})
 
     @model_validator(mode="after")
     def _even(self) -> Resolution:
@@ -86,7 +106,7 @@ class StyleGuide(Model):
 
 
 class AnalysisScene(Model):
-    index: int = Field(ge=0, le=10_000)
+    index: Integer = Field(ge=0, le=10_000)
     duration_seconds: Seconds
     description: Annotated[str, StringConstraints(max_length=MAX_PROMPT)] = ""
     transition: Short = "cut"
@@ -95,11 +115,11 @@ class AnalysisScene(Model):
 
 
 class AnalysisResult(Model):
-    scene_count: int = Field(ge=0, le=10_000)
+    scene_count: Integer = Field(ge=0, le=10_000)
     overall_tone: Annotated[str, StringConstraints(max_length=MAX_PROMPT)] = ""
     color_palette: Annotated[list[HexOrName], Field(max_length=MAX_LIST)] = []
     tempo: Short = "medium"
-    has_text_overlay: bool = False
+    has_text_overlay: Flag = False
     scenes: Annotated[list[AnalysisScene], Field(max_length=1000)] = []
     notes: Annotated[list[Annotated[str, StringConstraints(max_length=MAX_PROMPT)]], Field(max_length=40)] | None = None
 
@@ -111,11 +131,11 @@ class UserIntent(Model):
     target_audience: _optional(Short) = None
     language: _optional(Annotated[str, StringConstraints(max_length=40)]) = None
     video_duration: _optional(Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)]) = None
-    scene_count: _optional(Annotated[int, Field(ge=1, le=MAX_SCENES, strict=True)]) = None
+    scene_count: _optional(Annotated[Integer, Field(ge=1, le=MAX_SCENES)]) = None
 
 
 class ScenarioScene(Model):
-    scene_index: int = Field(default=0, ge=0, le=10_000)
+    scene_index: Integer = Field(default=0, ge=0, le=10_000)
     duration_seconds: Seconds = 5.0
     image_prompt: Prompt = ""
     negative_prompt: Prompt = ""
@@ -129,7 +149,7 @@ class ScenarioScene(Model):
 class GeneratedScene(BaseModel):
     """One scene's generation as the contract shows it (GeneratedSceneSnapshot), plus its id."""
 
-    sceneIndex: int
+    sceneIndex: Integer
     sceneId: str
     status: SceneStatus = "pending"
     imageUrl: str | None = None
@@ -179,7 +199,7 @@ class WorkBody(Model):
     targetAudience: Short = ""
     language: Annotated[str, StringConstraints(max_length=40)] = "en"
     videoDuration: _optional(Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)]) = None
-    sceneCount: _optional(Annotated[int, Field(ge=1, le=MAX_SCENES, strict=True)]) = None
+    sceneCount: _optional(Annotated[Integer, Field(ge=1, le=MAX_SCENES)]) = None
     resolution: Resolution | None = None
 
 
@@ -193,7 +213,7 @@ class WorkPut(WorkBody):
     analyzerPrompt: _optional(LongText) = None
     imageSystemPrompt: _optional(LongText) = None
     videoSystemPrompt: _optional(LongText) = None
-    currentStep: int = Field(default=0, ge=0, le=4, strict=True)
+    currentStep: Integer = Field(default=0, ge=0, le=4)
     analysis: AnalysisResult | None = None
     scenes: Annotated[list[ScenarioScene], Field(max_length=MAX_SCENES)] = []
     editorState: dict[str, Any] | None = None
@@ -241,9 +261,9 @@ TemplateId = Annotated[str, StringConstraints(min_length=1, max_length=64, patte
 
 
 class ExportSettings(Model):
-    width: int = Field(default=1080, ge=64, le=4096, strict=True)
-    height: int = Field(default=1920, ge=64, le=4096, strict=True)
-    fps: int = Field(default=30, ge=1, le=60, strict=True)
+    width: Integer = Field(default=1080, ge=64, le=4096)
+    height: Integer = Field(default=1920, ge=64, le=4096)
+    fps: Integer = Field(default=30, ge=1, le=60)
 
 
 class TimedOverlay(Model):
@@ -262,7 +282,7 @@ class TimedOverlay(Model):
 
 class TemplateText(TimedOverlay):
     text: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
-    fontSize: int = Field(default=64, ge=4, le=600, strict=True)
+    fontSize: Integer = Field(default=64, ge=4, le=600)
     fontColor: HexOrName = "#ffffff"
     fontAssetId: _optional(SceneId) = None
 
@@ -273,7 +293,7 @@ class TemplateImage(TimedOverlay):
     height: Annotated[float, Field(gt=0, le=8192, allow_inf_nan=False)]
     opacity: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 1.0
     rotation: Annotated[float, Field(ge=-360, le=360, allow_inf_nan=False)] = 0.0
-    maintainAspectRatio: bool = True
+    maintainAspectRatio: Flag = True
 
 
 class TemplateContent(Model):
@@ -286,7 +306,7 @@ class TemplateContent(Model):
 class TemplateBody(Model):
     """POST P/templates."""
 
-    name: Annotated[name_field(200), BlankIsAbsent]
+    name: name_field(200)
     description: _optional(Annotated[str, StringConstraints(max_length=2000)]) = None
     tags: Annotated[list[Annotated[str, StringConstraints(max_length=50)]], Field(max_length=30)] | None = None
     content: TemplateContent
@@ -360,12 +380,15 @@ class AssetBatch(Model):
 
 
 class StyleGuideText(Model):
-    text: Annotated[str, StringConstraints(max_length=100_000)] = ""
+    # The route answers a missing or blank text with the contract's 400 `text is required`;
+    # the OpenAPI says it is required.
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"required": ["text"]})
+    text: Annotated[str, StringConstraints(max_length=100_000)] = Field("", json_schema_extra={"pattern": r"\S"})
 
 
 class LandingRequest(Model):
     url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
-    includeProductInfo: bool = False
+    includeProductInfo: Flag = False
     mode: Literal["landing", "feature"] = "landing"
 
 
@@ -373,7 +396,7 @@ class ScenePrompt(BaseModel):
     """What generating one scene needs, as a step receives it."""
 
     scene_id: str
-    scene_index: int
+    scene_index: Integer
     image_prompt: str
     negative_prompt: str = ""
     video_prompt: str

@@ -1,0 +1,206 @@
+"""The OpenAPI document: FastAPI's own, completed with what every route really answers.
+
+FastAPI documents a route's success and a 422 in its own list-shaped `detail`. This API
+answers every error with one body, `{"detail": "..."}` (a validation failure adds
+`errors`), and seed 004's `/api/v1` with its envelope (a validation failure there is a 400).
+What follows from a route itself is derived here, for every operation of every surface:
+
+- 401 and the bearer security requirement with the scopes it needs (from `deps.require`,
+  `deps.require_any`), 403 when it needs a scope;
+- 404 when its path names a resource; the validation error when it has parameters or a
+  body; 400 (a body that cannot be parsed) and 413 (api/body_limit.py, or an upload's own
+  limit) when it takes a body.
+
+A route declares the other errors it can answer with `responses=errors(400, 409)`; the
+error bodies' schema is filled in here, so a route never repeats it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from reelforge.api.deps import current_principal
+from reelforge.api.envelope import enveloped
+
+DESCRIPTIONS = {
+    400: "The request cannot be carried out as given (the message says why)",
+    401: "No valid access token or API token",
+    403: "The token lacks a scope this route needs",
+    404: "Not found, or not the caller's",
+    409: "Conflicts with the resource's current state",
+    412: "A precondition of the resource is not met",
+    413: "The body or upload is too large",
+    422: "The body or parameters failed validation",
+    429: "Too many requests: retry after `Retry-After` seconds",
+    502: "The AI provider refused or answered unusably",
+    503: "A provider or service is busy or down: retry later",
+}
+
+SECURITY_SCHEME = "bearerAuth"
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["detail"],
+        "properties": {"detail": {"type": "string", "description": "What went wrong, for a person"}},
+    },
+    "ValidationError": {
+        "type": "object",
+        "required": ["detail", "errors"],
+        "properties": {
+            "detail": {"type": "string", "description": "Every problem as `field: message`, joined by '; '"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["loc", "msg", "type"],
+                    "properties": {
+                        "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+                        "msg": {"type": "string"},
+                        "type": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+    "EnvelopeError": {
+        "type": "object",
+        "required": ["success", "error"],
+        "properties": {
+            "success": {"const": False},
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+    "Envelope": {
+        "type": "object",
+        "required": ["success"],
+        "properties": {"success": {"const": True}, "data": {}, "message": {"type": "string"}},
+    },
+}
+
+
+# The `responses=` of a route that answers with server-sent events (with response_class=
+# StreamingResponse, so FastAPI does not also claim JSON).
+EVENT_STREAM: dict[int | str, dict[str, Any]] = {200: {
+    "description": "Server-sent events (`event:`/`data:` lines; `data` is JSON)",
+    "content": {"text/event-stream": {"schema": {"type": "object"}}}}}
+
+
+def upload(file_field: str, **fields: dict[str, Any]) -> dict[str, Any]:
+    """`openapi_extra=` of a route that streams its own multipart body (api/streaming_form):
+    a required file in `file_field`, and these text fields (JSON schemas)."""
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": form(file_field, **fields)}}}}
+
+
+def form(file_field: str | None, **fields: dict[str, Any]) -> dict[str, Any]:
+    """The schema of a multipart form: `file_field` a file (required), the rest text fields."""
+    properties = {**({file_field: {"type": "string", "format": "binary"}} if file_field else {}), **fields}
+    return {"type": "object", "properties": properties, "required": [file_field] if file_field else []}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route for errors it answers beyond the derived ones."""
+    return {code: {"description": DESCRIPTIONS[code]} for code in codes}
+
+
+def install(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def document(app: FastAPI) -> dict[str, Any]:
+    schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                         routes=app.routes)
+    components = schema.setdefault("components", {})
+    components.setdefault("schemas", {}).update(_SCHEMAS)
+    components["securitySchemes"] = {SECURITY_SCHEME: {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT or rf_ API token",
+        "description": "An access token from /api/auth/login or an API token from /api/tokens; "
+                       "each route lists the scopes it needs."}}
+    for context in iter_route_contexts(app.routes):  # the routes inside the included routers
+        route = context.original_route
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        path = context.path_format or route.path_format
+        for method in route.methods:
+            operation = schema["paths"].get(path, {}).get(method.lower())
+            if operation is not None:
+                _complete(operation, route, path)
+    _standard_keywords(components["schemas"])
+    for unused in ("HTTPValidationError",):  # FastAPI's list-shaped 422, answered by no route
+        components["schemas"].pop(unused, None)
+    return schema
+
+
+def _complete(operation: dict[str, Any], route: APIRoute, path: str) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    envelope = enveloped(path)
+    authenticated, all_of, any_of = _auth(route.dependant)
+    derived: list[int] = []
+    if authenticated:
+        operation["security"] = ([{SECURITY_SCHEME: [s]} for s in any_of] if any_of
+                                 else [{SECURITY_SCHEME: list(all_of)}])
+        derived.append(401)
+        if all_of or any_of:
+            derived.append(403)
+    if route.dependant.path_params:
+        derived.append(404)
+    if "422" in responses or "requestBody" in operation:
+        responses.pop("422", None)
+        derived.append(400 if envelope else 422)
+    if "requestBody" in operation:
+        derived += [400, 413]
+    for code in derived:
+        responses.setdefault(str(code), {"description": DESCRIPTIONS[code]})
+    for code, response in responses.items():
+        if code.startswith(("4", "5")):
+            ref = "EnvelopeError" if envelope else "ValidationError" if code == "422" else "Error"
+            response["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}
+        elif envelope and code != "204" and set(response.get("content", {})) <= {"application/json"}:
+            content = response.setdefault("content", {}).setdefault("application/json", {})
+            if not content.get("schema"):
+                content["schema"] = {"$ref": "#/components/schemas/Envelope"}
+
+
+_KEYWORDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
+
+
+def _standard_keywords(node: Any) -> None:
+    """pydantic writes `ge`/`le` for bounds it cannot place inside a validator-wrapped type
+    (fields.Integer); JSON Schema calls them minimum/maximum."""
+    if isinstance(node, dict):
+        if node.get("type") in ("integer", "number"):
+            for ours, standard in _KEYWORDS.items():
+                if ours in node:
+                    node[standard] = node.pop(ours)
+        for value in node.values():
+            _standard_keywords(value)
+    elif isinstance(node, list):
+        for value in node:
+            _standard_keywords(value)
+
+
+def _auth(dependant: Dependant) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
+    """Whether the route authenticates, the scopes it needs all of, those it needs one of."""
+    found, all_of, any_of = False, [], []
+    stack = [dependant]
+    while stack:
+        dep = stack.pop()
+        found = found or dep.call is current_principal
+        all_of += getattr(dep.call, "scopes", ())
+        any_of += getattr(dep.call, "any_of_scopes", ())
+        stack.extend(dep.dependencies)
+    return found, tuple(dict.fromkeys(all_of)), tuple(dict.fromkeys(any_of))
