@@ -54,6 +54,8 @@ class Listed:
 
     def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> Any:
         return {**handler(schema), "enum": self.names}
+
+
 OptionalStr = Annotated[str | None, BlankIsAbsent]
 OptionalUrl = Annotated[HttpUrl | None, BlankIsAbsent]
 

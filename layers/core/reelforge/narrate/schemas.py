@@ -42,8 +42,7 @@ class RenderOptions(BaseModel):
     captions: Annotated[bool, Strict(), BlankIsAbsent] = Field(
         default=False, description="burn the narration in as word-by-word captions")
     voice: Annotated[Annotated[str, Listed(v.id for v in VOICES)] | None, BlankIsAbsent] = Field(
-        default=None, max_length=64,
-                               description="a voice id from GET /api/voices; the language's first if absent")
+        default=None, max_length=64, description="a voice id from GET /api/voices; the language's first if absent")
 
     @field_validator("language", mode="before")
     @classmethod

@@ -28,6 +28,7 @@ MAX_IDS = 2_000  # sentences of one section (a 180-minute script has about 1,800
 # The original's default voice name; it means "the default voice" here.
 LEGACY_DEFAULT_VOICE = "Emily"
 LEGACY_DEFAULT_MODEL = "z-image-turbo"
+VOICE_IDS = (LEGACY_DEFAULT_VOICE, *(voice.id for voice in VOICES))
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
@@ -51,7 +52,7 @@ Strength = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
 
 def known_voice(v: str | None) -> str | None:
-    if v is None or v == LEGACY_DEFAULT_VOICE or any(voice.id == v for voice in VOICES):
+    if v is None or v in VOICE_IDS:
         return v
     raise ValueError(f"unknown voice {v!r}; voices: {', '.join(x.id for x in VOICES)}")
 
@@ -90,7 +91,7 @@ class ProjectFields(Body):
     model_id: optional_choice([LEGACY_DEFAULT_MODEL, *MODELS]) = None
     style_id: optional_choice(STYLES) = None
     visual_style: optional_text(100) = None
-    voice_id: optional_choice([LEGACY_DEFAULT_VOICE, *(v.id for v in VOICES)]) = None
+    voice_id: optional_choice(VOICE_IDS) = None
     # Ours: the user's own text; the local provider writes the script from it.
     source_text: optional_text(MAX_SOURCE_CHARS) = None
 
@@ -138,7 +139,7 @@ class CharacterFields(Body):
     reference_images: list[HttpUrl] | None = Field(default=None, max_length=5)
     style_lora: optional_text(200) = None
     # Ours: the voice this character speaks with (a sentence whose speaker it is).
-    voice_id: optional_choice([LEGACY_DEFAULT_VOICE, *(v.id for v in VOICES)]) = None
+    voice_id: optional_choice(VOICE_IDS) = None
 
     @field_validator("voice_id")
     @classmethod
