@@ -24,7 +24,7 @@ lint: setup
 	AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint
 	$(BIN)/cfn-lint template.yaml
 
-# schemathesis, long: every phase (coverage included) and 50 examples per operation (~30 min).
+# schemathesis, long: every phase (coverage included), 50 examples per operation.
 # The suite runs a bounded one (tests/integration/test_api_fuzz.py).
 fuzz: setup
 	$(BIN)/python tests/fuzz.py --examples 50

@@ -6,7 +6,7 @@
 Starts `reelforge serve` on a temporary data directory (`start_server`), registers a user,
 and runs `st run` on /api/openapi.json with every check, a fixed seed and the repository's
 schemathesis.toml. Prints schemathesis's report and exits with its status. The long run adds
-the coverage phase (every boundary of every schema: ~10 minutes on 2 cores).
+the coverage phase (every boundary of every schema: ~15 minutes on 2 cores).
 """
 
 from __future__ import annotations

@@ -79,6 +79,8 @@ def test_405_lists_every_method_of_the_path(client: TestClient) -> None:
     assert resp.status_code == 405
     assert resp.headers["allow"] == "DELETE, GET, HEAD"
     assert resp.json() == {"detail": "Method Not Allowed"}
+    # a fixed path that a template also fits: the fixed path's methods only
+    assert client.request("OPTIONS", "/api/export/preview").headers["allow"] == "POST"
 
 
 def test_integer_takes_whole_numbers_only() -> None:

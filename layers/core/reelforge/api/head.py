@@ -61,12 +61,17 @@ class HeadAsGet:
 
 
 def allowed_methods(routes: Any, scope: Scope) -> list[str]:
-    """Every method some route takes on this path, HEAD with GET. Starlette's own 405 names
-    only the first route that matched the path, while a path's methods often sit on several."""
-    methods: set[str] = set()
+    """The methods of the path, HEAD with GET, as the OpenAPI lists them. Starlette's own 405
+    names only the first route that matched, while a path's methods often sit on several
+    routes; and where a fixed path (`/export/preview`) also fits a template
+    (`/export/{id}`), the fixed one is the path the client meant."""
+    by_path: dict[str, set[str]] = {}
     for route in iter_route_contexts(routes):  # the routes inside the included routers
         if route.methods and route.matches(scope)[0] != Match.NONE:
-            methods |= route.methods
+            by_path.setdefault(route.path_format, set()).update(route.methods)
+    if not by_path:
+        return []
+    methods = by_path[min(by_path, key=lambda path: path.count("{"))]
     if "GET" in methods:
         methods.add("HEAD")
     return sorted(methods)

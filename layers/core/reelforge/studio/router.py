@@ -157,7 +157,7 @@ def update_project(project_id: str, body: ProjectUpdate, p: Principal = Depends(
         return ok(service.project_view(service.update_project(p.user_id, project_id, _changes(body))))
 
 
-@router.delete("/projects/{project_id}", status_code=204)
+@router.delete("/projects/{project_id}", status_code=204, responses=errors(400))  # INVALID_ID
 def delete_project(project_id: str = PathParam(json_schema_extra=service.PROJECT_ID_SCHEMA),
                    p: Principal = Depends(WRITE)) -> Response:
     """The project with its sections, sentences, outlines, cast, jobs and media."""
