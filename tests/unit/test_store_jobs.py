@@ -56,9 +56,11 @@ def test_job_owned_by_someone_else_is_not_found(aws_mock: None) -> None:
         jobs.get(job["id"], owner="u2")
 
 
-def test_increment_counts_atomically(aws_mock: None) -> None:
+def test_parts_done_count_once(aws_mock: None) -> None:
     job = jobs.create("u1", "process")
-    assert [jobs.increment(job["id"], "clips_done") for _ in range(3)] == [1, 2, 3]
+    # a retried step marks its part again: counted once
+    assert [jobs.count_done(job["id"], "clips_done", part) for part in (0, 1, 1, 2)] == [1, 2, 2, 3]
+    assert jobs.done_count(jobs.get(job["id"]), "clips_done") == 3
 
 
 def test_slots_limit_and_release(aws_mock: None) -> None:

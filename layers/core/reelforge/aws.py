@@ -14,6 +14,8 @@ import boto3
 from botocore.config import Config
 
 _local = threading.local()
+_lock = threading.Lock()
+_shared: dict[str, Any] = {}  # "session", and the clients (thread-safe), by (service, endpoint)
 
 
 def _config() -> Config:
@@ -25,28 +27,52 @@ def _config() -> Config:
     )
 
 
+def _session() -> boto3.session.Session:
+    """One session for the process, used under `_lock` only (sessions are not thread-safe).
+    It loads each service's model once: a session per thread re-parsed them for every new
+    thread, a third of the API's time under load (bench/load.py)."""
+    if "session" not in _shared:
+        _shared["session"] = boto3.session.Session()
+    return _shared["session"]
+
+
 def client(service: str, *, endpoint_url: str | None = None) -> Any:
-    """A per-thread boto3 client (boto3 sessions are not thread-safe).
+    """A boto3 client, shared by the threads (clients are thread-safe).
 
     `endpoint_url` is for services whose endpoint is a deployed resource's own URL (the
     WebSocket API's, for apigatewaymanagementapi); it wins over AWS_ENDPOINT_URL.
     """
-    cache = _local.__dict__.setdefault("clients", {})
-    key = (service, endpoint_url or os.environ.get("AWS_ENDPOINT_URL"))
-    if key not in cache:
-        extra = {"endpoint_url": endpoint_url} if endpoint_url else {}
-        cache[key] = boto3.session.Session().client(service, config=_config(), **extra)
-    return cache[key]
+    key = ("client", service, endpoint_url or os.environ.get("AWS_ENDPOINT_URL"))
+    with _lock:
+        if key not in _shared:
+            extra = {"endpoint_url": endpoint_url} if endpoint_url else {}
+            _shared[key] = _session().client(service, config=_config(), **extra)
+        return _shared[key]
 
 
 def resource(service: str) -> Any:
+    """A boto3 resource of this thread's own (resources are not thread-safe)."""
     cache = _local.__dict__.setdefault("resources", {})
     key = (service, os.environ.get("AWS_ENDPOINT_URL"))
     if key not in cache:
-        cache[key] = boto3.session.Session().resource(service, config=_config())
+        with _lock:
+            cache[key] = _session().resource(service, config=_config())
+    return cache[key]
+
+
+def dynamodb_table(name: str) -> Any:
+    """This thread's boto3 Table resource for `name` (building one costs more than most of
+    the requests made with it: a tenth of the API's time under load, bench/load.py)."""
+    cache = _local.__dict__.setdefault("tables", {})
+    key = (name, os.environ.get("AWS_ENDPOINT_URL"))
+    if key not in cache:
+        cache[key] = resource("dynamodb").Table(name)
     return cache[key]
 
 
 def reset_clients() -> None:
-    """Forget this thread's cached clients (tests switch endpoints and mocks)."""
+    """Forget the session, clients and this thread's resources (tests switch endpoints, mocks
+    and credentials)."""
+    with _lock:
+        _shared.clear()
     _local.__dict__.clear()

@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 
@@ -241,7 +241,7 @@ def _local_credentials() -> dict[str, str]:
     return creds
 
 
-def _serve(port: int, data_dir: Path, parameters: dict[str, str]) -> int:
+def _serve(port: int, data_dir: Path, parameters: dict[str, str]) -> NoReturn:
     from rich.console import Console
 
     console = Console()
@@ -267,7 +267,12 @@ def _serve(port: int, data_dir: Path, parameters: dict[str, str]) -> int:
     server.should_exit = True
     time.sleep(0.3)
     aws.stop()
-    return 0
+    # Leave at once: a step still running (a transcription in CTranslate2's threads) would
+    # have the interpreter's exit tear its native threads down under it, which aborts the
+    # process. What it did is kept; the next start finishes it off (local/durable.py).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _token_create(url: str, name: str, scopes: str) -> int:

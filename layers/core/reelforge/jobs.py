@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from reelforge import quotas
 from reelforge.settings import get_settings
 from reelforge.store import ConditionFailed, Keys, NotFound, Table, epoch_in, new_id, now_iso
 
@@ -35,6 +36,7 @@ def create(
     job_id: str | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    quotas.check_admitted()
     jid = job_id or new_id()
     ts = now_iso()
     item = {
@@ -150,15 +152,6 @@ def get(job_id: str, owner: str | None = None) -> dict[str, Any]:
     return item
 
 
-def exists(job_id: str) -> bool:
-    """Whether a job with this id exists at all (whoever owns it)."""
-    try:
-        Table().get(Keys.job(job_id))
-    except NotFound:
-        return False
-    return True
-
-
 def set_running(job_id: str, *, execution_arn: str | None = None, message: str = "Started") -> bool:
     return _change(
         job_id,
@@ -211,9 +204,18 @@ def set_fields(job_id: str, values: dict[str, Any]) -> dict[str, Any]:
     return Table().update(Keys.job(job_id), {**values, "updatedAt": now_iso()})
 
 
-def increment(job_id: str, counter: str) -> int:
-    """Atomically add one to a counter on the job (e.g. clips rendered); returns the new value."""
-    return int(Table().update(Keys.job(job_id), {}, add={counter: 1})[counter])
+def count_done(job_id: str, counter: str, part: str | int) -> int:
+    """Mark one part of the job done (clip 3, slide 7) in the set `counter`; how many are.
+
+    A set, not a number: a step that Step Functions retries after it finished (a transient
+    error on its way out, a Lambda killed before it answered) marks the same part again, and
+    still counts once."""
+    return len(Table().update(Keys.job(job_id), {}, add={counter: {str(part)}})[counter])
+
+
+def done_count(job: dict[str, Any], counter: str) -> int:
+    """How many parts `count_done` has marked."""
+    return len(job.get(counter) or ())
 
 
 def events(job_id: str, after_seq: int = -1) -> list[dict[str, Any]]:

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     # Jobs
     max_concurrent_jobs: int = Field(default=5, ge=1)
     job_retention_seconds: int = Field(default=3600, ge=60)
+    # Per user: jobs submitted per minute (api/limits.py; 0 means no limit), and how long
+    # the answer to an Idempotency-Key is kept for a retry (api/idempotency.py).
+    job_submissions_per_minute: int = Field(default=30, ge=0)
+    idempotency_ttl_s: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
 
     # Hosts exempt from the SSRF checks of URL ingest: for local testing only.
     ingest_allow_hosts: str = ""

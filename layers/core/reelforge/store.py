@@ -21,6 +21,9 @@ Item layout (PK / SK):
   PROJECT#<pid>       STUDIOJOB#<ts>#<jid> a studio job of the project (newest last)
   SECTIONREF#<sid>    REF               section id -> project id (likewise SENTENCEREF, OUTLINEREF)
   CHARACTER#<cid>     META              a user's character (seed 004)
+  RATE#<uid>          JOBS#<minute>     jobs the user submitted in that minute (quotas.py)
+  IDEMPOTENCY#<uid>   request#<sha256>  an Idempotency-Key's request and answer (api/idempotency.py,
+                                        written by powertools' persistence layer)
 GSI1 (GSI1PK = OWNER#<uid>, GSI1SK = <TYPE>#<created_at>) lists an owner's things by type.
 `expires_at` (epoch seconds) is the table's TTL attribute.
 """
@@ -136,6 +139,14 @@ class Keys:
         return {"PK": f"SLOTS#{kind}", "SK": f"SLOT#{n:04d}"}
 
     @staticmethod
+    def job_rate(uid: str, minute: int) -> dict[str, str]:
+        return {"PK": f"RATE#{uid}", "SK": f"JOBS#{minute}"}
+
+    @staticmethod
+    def idempotency_partition(uid: str) -> str:
+        return f"IDEMPOTENCY#{uid}"
+
+    @staticmethod
     def owner_index(uid: str, type_: str, created_at: str) -> dict[str, str]:
         return {"GSI1PK": f"OWNER#{uid}", "GSI1SK": f"{type_}#{created_at}"}
 
@@ -175,7 +186,7 @@ class Table:
 
     @property
     def _t(self) -> Any:
-        return aws.resource("dynamodb").Table(self.name)
+        return aws.dynamodb_table(self.name)
 
     def get(self, key: dict[str, str], *, consistent: bool = True) -> dict[str, Any]:
         resp = self._t.get_item(Key=key, ConsistentRead=consistent)
@@ -254,6 +265,22 @@ class Table:
             if _is_condition_failure(exc):
                 raise ConditionFailed(str(exc)) from exc
             raise
+
+    def count_below(self, key: dict[str, str], attr: str, limit: int, *, expires_at: int) -> int:
+        """ADD 1 to `attr` of the item (made if absent) unless it has reached `limit`, in one
+        conditional write; ConditionFailed when it has. Returns the new count."""
+        try:
+            resp = self._t.update_item(
+                Key=key, UpdateExpression="ADD #n :one SET expires_at = :exp",
+                ConditionExpression="attribute_not_exists(#n) OR #n < :limit",
+                ExpressionAttributeNames={"#n": attr},
+                ExpressionAttributeValues={":one": 1, ":limit": limit, ":exp": expires_at},
+                ReturnValues="UPDATED_NEW")
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                raise ConditionFailed(str(exc)) from exc
+            raise
+        return int(resp["Attributes"][attr])
 
     def delete(
         self, key: dict[str, str], *, condition: str | None = None,

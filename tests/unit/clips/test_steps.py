@@ -145,7 +145,7 @@ def test_render_clip_writes_a_vertical_captioned_clip_and_sidecars(job: dict, vi
     assert "short" in srt and "clips" in srt
     with av.open(Blobs().presign_get(out["video_key"])) as container:
         assert container.streams.video[0].height == 1920 and container.streams.audio
-    assert jobs.get(job["id"])["clips_done"] == 1
+    assert jobs.done_count(jobs.get(job["id"]), "clips_done") == 1
 
 
 def test_publish_writes_the_manifest_completes_and_frees_the_slot(job: dict) -> None:

@@ -152,3 +152,18 @@ def test_a_landing_page_is_read_with_an_html_parser() -> None:
     assert page.colors[:2] == ("#0b3d91", "#ff6600") and "#123456" not in page.colors
     assert page.fonts == ("Inter",)
     assert "Live tide tables" in page.text and "hidden" not in page.text and "Tidewater -" not in page.text
+
+
+def test_a_full_put_of_a_project_writes_its_description(client) -> None:
+    """PUT /api/projects/{id} is the whole project, seed 000's fields included (bench/load.py
+    found the description dropped)."""
+    auth = {"Authorization": "Bearer " + client.post("/api/auth/register", json={
+        "email": "put@example.com", "password": "password123", "name": "P"}).json()["accessToken"]}
+    pid = client.post("/api/project", headers=auth, json={"name": "a", "description": "first"}).json()["id"]
+    put = client.put(f"/api/projects/{pid}", headers=auth, json={"id": pid, "name": "b", "description": "second"})
+    assert put.status_code == 200 and put.json()["description"] == "second", put.text
+    assert client.get(f"/api/project/{pid}", headers=auth).json()["description"] == "second"
+    moved = client.put(f"/api/projects/{pid}", headers=auth,
+                       json={"id": pid, "name": "b", "video_url": "http://93.184.216.34/v.mp4"})
+    assert moved.status_code == 400 and "video_url" in moved.json()["detail"]
+    assert client.get(f"/api/project/{pid}", headers=auth).json()["description"] == "second"

@@ -10,12 +10,14 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from reelforge import __version__
+from reelforge import __version__, quotas
 from reelforge.api import openapi, routes_auth, routes_export, routes_jobs, routes_system
 from reelforge.api.body_limit import BodyLimit
 from reelforge.api.envelope import enveloped, error_body
 from reelforge.api.head import HeadAsGet, allowed_methods
+from reelforge.api.idempotency import Idempotency
 from reelforge.clips import router as clips
 from reelforge.editor import router as editor
 from reelforge.errors import (
@@ -33,6 +35,7 @@ from reelforge.errors import (
 )
 from reelforge.narrate import router as narrate
 from reelforge.projects import router as projects
+from reelforge.quotas import RateLimited
 from reelforge.settings import get_settings
 from reelforge.store import NotFound
 from reelforge.studio import router as studio
@@ -51,6 +54,7 @@ _ERROR_STATUS: tuple[tuple[type[ReelforgeError], int], ...] = (
     (Conflict, 409),
     (PreconditionFailed, 412),
     (TooLarge, 413),
+    (RateLimited, 429),
     (InvalidMediaError, 422),
     (IngestError, 400),
     (UnsupportedPromptError, 400),
@@ -69,6 +73,21 @@ def _readable(err: dict[str, Any]) -> str:
     message = str(err.get("msg")).removeprefix("Value error, ")
     where = ".".join(str(p) for p in loc)
     return f"{where}: {message}" if where else message
+
+
+class RequestScope:
+    """Every request runs inside quotas.in_request() (a job made outside a SUBMITS_JOB route
+    is caught there)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with quotas.in_request():
+            await self.app(scope, receive, send)
 
 
 class JsonCORSMiddleware(CORSMiddleware):
@@ -97,7 +116,9 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
+    app.add_middleware(RequestScope)
     app.add_middleware(HeadAsGet, routes=app.router.routes)  # the routers are included below
+    app.add_middleware(Idempotency)
     app.add_middleware(BodyLimit)
     app.add_middleware(
         JsonCORSMiddleware,
@@ -140,7 +161,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ReelforgeError)
     async def _named(request: Request, exc: ReelforgeError) -> JSONResponse:
         status = next((code for kind, code in _ERROR_STATUS if isinstance(exc, kind)), 500)
-        return error(request, status, str(exc), getattr(exc, "code", None))
+        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
+        return error(request, status, str(exc), getattr(exc, "code", None), headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

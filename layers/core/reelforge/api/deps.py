@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import Depends, Header, HTTPException, Request
 
-from reelforge import auth
+from reelforge import auth, quotas
 from reelforge.auth import Principal
 from reelforge.store import NotFound
 
@@ -47,6 +47,15 @@ def require_any(*scopes: str) -> Callable[..., Principal]:
 
     dependency.any_of_scopes = scopes  # type: ignore[attr-defined]  # read by api/openapi.py
     return dependency
+
+
+def submits_job(principal: Principal = Depends(current_principal)) -> None:
+    """The route starts a job: count it against the caller's limit (429 over it)."""
+    quotas.admit_job(principal.user_id)
+
+
+submits_job.limits_jobs = True  # type: ignore[attr-defined]  # read by api/openapi.py
+SUBMITS_JOB = Depends(submits_job)
 
 
 @contextmanager

@@ -9,7 +9,9 @@ What follows from a route itself is derived here, for every operation of every s
   `deps.require_any`), 403 when it needs a scope;
 - 404 when its path names a resource; the validation error when it has parameters or a
   body; 400 (a body that cannot be parsed) and 413 (api/body_limit.py, or an upload's own
-  limit) when it takes a body.
+  limit) when it takes a body;
+- the `Idempotency-Key` header on the POSTs that take it (api/idempotency.py), with its
+  409 and 422; 429 with `Retry-After` where the route submits a job (`deps.SUBMITS_JOB`).
 
 A route declares the other errors it can answer with `responses=errors(400, 409)`; the
 error bodies' schema is filled in here, so a route never repeats it.
@@ -24,6 +26,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from reelforge.api import idempotency
 from reelforge.api.deps import current_principal
 from reelforge.api.envelope import enveloped
 
@@ -88,6 +91,14 @@ _SCHEMAS: dict[str, Any] = {
 }
 
 
+_IDEMPOTENCY_KEY = {
+    "name": idempotency.HEADER, "in": "header", "required": False,
+    "description": "Makes a retry safe: the same key with the same body gets the first answer again "
+                   "(`Idempotent-Replayed: true`) and does nothing twice; with another body it is a 422, "
+                   "and while the first is still running a 409. Kept for IDEMPOTENCY_TTL_S (a day).",
+    "schema": {"type": "string", "pattern": idempotency.KEY_PATTERN, "maxLength": 255},
+}
+
 # The `responses=` of a route that answers with server-sent events (with response_class=
 # StreamingResponse, so FastAPI does not also claim JSON).
 EVENT_STREAM: dict[int | str, dict[str, Any]] = {200: {
@@ -138,18 +149,21 @@ def document(app: FastAPI) -> dict[str, Any]:
         for method in route.methods:
             operation = schema["paths"].get(path, {}).get(method.lower())
             if operation is not None:
-                _complete(operation, route, path)
+                _complete(operation, route, path, method)
     _standard_keywords(components["schemas"])
     for unused in ("HTTPValidationError",):  # FastAPI's list-shaped 422, answered by no route
         components["schemas"].pop(unused, None)
     return schema
 
 
-def _complete(operation: dict[str, Any], route: APIRoute, path: str) -> None:
+def _complete(operation: dict[str, Any], route: APIRoute, path: str, method: str) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     envelope = enveloped(path)
-    authenticated, all_of, any_of = _auth(route.dependant)
+    authenticated, all_of, any_of, submits_job = _auth(route.dependant)
     derived: list[int] = []
+    if submits_job:
+        responses["429"] = {"description": DESCRIPTIONS[429], "headers": {"Retry-After": {
+            "description": "Seconds until a job may be submitted again", "schema": {"type": "integer"}}}}
     if authenticated:
         operation["security"] = ([{SECURITY_SCHEME: [s]} for s in any_of] if any_of
                                  else [{SECURITY_SCHEME: list(all_of)}])
@@ -159,10 +173,17 @@ def _complete(operation: dict[str, Any], route: APIRoute, path: str) -> None:
     if route.dependant.path_params:
         derived.append(404)
     if "422" in responses or "requestBody" in operation:
-        responses.pop("422", None)
+        responses.pop("422", None)  # FastAPI's own
         derived.append(400 if envelope else 422)
     if "requestBody" in operation:
         derived += [400, 413]
+    if authenticated and idempotency.applies(method, path):
+        operation.setdefault("parameters", []).append(_IDEMPOTENCY_KEY)
+        derived += [400, 409]
+        if envelope:  # the studio's validation errors are 400s: its only 422 is this one
+            responses["422"] = {"description": "The Idempotency-Key was used with another body"}
+        else:
+            derived.append(422)
     for code in derived:
         responses.setdefault(str(code), {"description": DESCRIPTIONS[code]})
     for code, response in responses.items():
@@ -193,14 +214,16 @@ def _standard_keywords(node: Any) -> None:
             _standard_keywords(value)
 
 
-def _auth(dependant: Dependant) -> tuple[bool, tuple[str, ...], tuple[str, ...]]:
-    """Whether the route authenticates, the scopes it needs all of, those it needs one of."""
-    found, all_of, any_of = False, [], []
+def _auth(dependant: Dependant) -> tuple[bool, tuple[str, ...], tuple[str, ...], bool]:
+    """Whether the route authenticates, the scopes it needs all of, those it needs one of,
+    and whether it submits a job."""
+    found, all_of, any_of, submits_job = False, [], [], False
     stack = [dependant]
     while stack:
         dep = stack.pop()
         found = found or dep.call is current_principal
+        submits_job = submits_job or getattr(dep.call, "limits_jobs", False)
         all_of += getattr(dep.call, "scopes", ())
         any_of += getattr(dep.call, "any_of_scopes", ())
         stack.extend(dep.dependencies)
-    return found, tuple(dict.fromkeys(all_of)), tuple(dict.fromkeys(any_of))
+    return found, tuple(dict.fromkeys(all_of)), tuple(dict.fromkeys(any_of)), submits_job

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Response
 
-from reelforge.api.deps import current_principal
+from reelforge.api.deps import SUBMITS_JOB, current_principal
 from reelforge.api.openapi import errors
 from reelforge.auth import Principal
 from reelforge.editor import router as editor
@@ -19,8 +19,8 @@ from reelforge.works.schemas import WorksExport
 router = APIRouter(prefix="/api", tags=["export"])
 
 
-@router.post("/export", responses={202: {"description": "AutoVio's body: the export job was started"},
-                                   **errors(404)})
+@router.post("/export", dependencies=[SUBMITS_JOB], responses={
+    202: {"description": "AutoVio's body: the export job was started"}, **errors(404)})
 def export(body: WorksExport | ExportBody, response: Response,
            p: Principal = Depends(current_principal)) -> dict[str, Any]:
     """`{project_id}` (seed 000, needs projects:write; 200 as that seed answers) or

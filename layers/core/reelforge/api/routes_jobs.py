@@ -99,15 +99,17 @@ async def progress_stream(
 
 async def _job_soon(ident: str, owner: str) -> dict[str, Any]:
     """The caller's job `ident`, waiting up to 5 s for it to appear: seed 003's front end
-    opens the stream at the moment it posts the generation, so the two requests race."""
+    opens the stream at the moment it posts the generation, so the two requests race.
+    Someone else's id waits as long as an unknown one: the time of the 404 must not tell
+    a caller that the id exists (tests/integration/test_isolation.py)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + _APPEAR_WAIT_S
     while True:
         try:
             return await asyncio.to_thread(jobs.get_for, ident, owner)
         except NotFound:
-            if loop.time() >= deadline or await asyncio.to_thread(jobs.exists, ident):
-                raise  # gone for good, or someone else's: no waiting on other users' ids
+            if loop.time() >= deadline:
+                raise
         await asyncio.sleep(0.5)
 
 

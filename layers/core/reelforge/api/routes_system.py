@@ -24,7 +24,7 @@ def api_docs_alias() -> RedirectResponse:
 
 @router.get("/health")
 @router.get("/api/health")
-def health() -> dict[str, str]:
+async def health() -> dict[str, str]:  # async: answered at once, not after the busy thread pool
     return {"status": "healthy", "version": __version__, "timestamp": now_iso()}
 
 

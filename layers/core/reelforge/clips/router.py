@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from reelforge import blobs
 from reelforge.ai.choice import ProviderChoice, choose_provider
-from reelforge.api.deps import key_header, provider_key, require
+from reelforge.api.deps import SUBMITS_JOB, key_header, provider_key, require
 from reelforge.api.openapi import errors, form
 from reelforge.api.streaming_form import read_form
 from reelforge.api.urls import check_url
@@ -36,7 +36,7 @@ def _provider(x_gemini_key: str | None) -> ProviderChoice:
     return choose_provider(provider_key(x_gemini_key, "X-Gemini-Key"))
 
 
-@router.post("/process", responses=errors(400), openapi_extra={"requestBody": {"required": True, "content": {
+@router.post("/process", dependencies=[SUBMITS_JOB], responses=errors(400), openapi_extra={"requestBody": {"required": True, "content": {
     "application/json": {"schema": ProcessUrlBody.model_json_schema() | {"required": ["url"]}},
     "multipart/form-data": {"schema": form("file", url={"type": "string"})}}}})
 async def submit(
@@ -103,7 +103,7 @@ async def _submit_multipart(request: Request, p: Principal, provider: ProviderCh
                                        form.file.path, form.file.content_type)
 
 
-@router.post("/process/upload-url")
+@router.post("/process/upload-url", dependencies=[SUBMITS_JOB])
 def presign_process_upload(
     body: ProcessUploadBody,
     p: Principal = Depends(require("ai:generate")),

@@ -157,7 +157,7 @@ def render_clip_step(event: dict[str, Any]) -> dict[str, Any]:
                                   ("vtt", rendered.vtt_path, "text/vtt")):
             keys[f"{kind}_key"] = _artifact(job_id, f"clips/{Path(path).name}")
             store.put_file(keys[f"{kind}_key"], path, ctype)
-    done = jobs.increment(job_id, "clips_done")
+    done = jobs.count_done(job_id, "clips_done", clip["index"])
     total = int(event.get("clip_count") or 1)
     report(job_id, "render", done / total, f"Rendered clip {done}/{total}")
     return {**clip, **keys, "name": name, "duration": rendered.duration, "width": rendered.width,

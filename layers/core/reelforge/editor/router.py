@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query
 from pydantic import ValidationError
 
 from reelforge import jobs
-from reelforge.api.deps import key_header, provider_key, require
+from reelforge.api.deps import SUBMITS_JOB, key_header, provider_key, require
 from reelforge.api.openapi import errors
 from reelforge.auth import Principal
 from reelforge.editor import service, timeline
@@ -46,7 +46,7 @@ def delete_segment(segment_id: str, p: Principal = Depends(require("projects:wri
     return {"deleted": True}
 
 
-@router.post("/segment/{segment_id}/color-grade")
+@router.post("/segment/{segment_id}/color-grade", dependencies=[SUBMITS_JOB])
 def color_grade(segment_id: str, body: GradeParams, p: Principal = Depends(require("projects:write"))) -> dict:
     """The graded segment takes the original's place at once with `status: rendering`;
     its `url` (and this job's `graded_url` via GET /api/job/{job_id}) is set when ready."""
@@ -82,7 +82,7 @@ def _provider(x_api_key: str | None, x_video_provider: str | None) -> tuple[str,
     return name, (x_api_key or None)
 
 
-@router.post("/ai/generate", responses=errors(400, 404))
+@router.post("/ai/generate", dependencies=[SUBMITS_JOB], responses=errors(400, 404))
 def ai_generate(
     body: GenerateBody,
     p: Principal = Depends(require("ai:generate")),

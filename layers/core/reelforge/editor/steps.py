@@ -126,7 +126,7 @@ def render_variant_step(event: dict[str, Any]) -> dict[str, Any]:
         preview_key = artifact_key(pid, f"variants/{vid}.jpg")
         Blobs().put_file(video_key, variant.path, "video/mp4")
         Blobs().put_file(preview_key, variant.preview_jpg, "image/jpeg")
-    done = jobs.increment(job_id, "variants_done")
+    done = jobs.count_done(job_id, "variants_done", index)
     jobs.progress(job_id, stage="variants", fraction=0.2 + 0.75 * done / int(event["count"]),
                   message=f"Rendered variant {done}/{event['count']}")
     return {"id": vid, "index": index, "video_key": video_key, "preview_key": preview_key,

@@ -114,27 +114,48 @@ def write_atomically(path: Path, data: bytes, *, mode: int = 0o644) -> None:
 
 
 class Journal:
-    """Append-only records; `append` returns once the record is on disk."""
+    """Append-only records; `append` returns once the record is on disk.
+
+    `append(record, sync=False)` then `sync(end)` lets a caller write in order under its own
+    lock and wait for the disk after releasing it; one fdatasync covers every record written
+    before it, so writers arriving together share one (group commit)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._file: BinaryIO = open(path, "ab")  # noqa: SIM115 - open for the server's lifetime
         fsync_dir(path.parent)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # writes
+        self._sync_lock = threading.Lock()  # fdatasync, and close
+        self._synced = self._file.tell()
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: dict[str, Any], *, sync: bool = True) -> int:
+        """Write `record`; the journal's end after it (what `sync` needs)."""
         data = encode(record)
         with self._lock:
             self._file.write(data)
             self._file.flush()
+            end = self._file.tell()
+        if sync:
+            self.sync(end)
+        return end
+
+    def sync(self, end: int) -> None:
+        """Return once the journal is on disk up to `end` (at once if it already is, or if the
+        journal was closed: a compaction's snapshot holds what it had)."""
+        with self._sync_lock:
+            if self._synced >= end or self._file.closed:
+                return
+            with self._lock:
+                written = self._file.tell()
             os.fdatasync(self._file.fileno())
+            self._synced = written
 
     def size(self) -> int:
         with self._lock:
             return self._file.tell()
 
     def close(self) -> None:
-        with self._lock:
+        with self._sync_lock, self._lock:
             self._file.close()
 
 

@@ -226,14 +226,21 @@ class Durable:
         @functools.wraps(call_action)
         def serialised(handler: Any) -> Any:
             raw = handler.body  # the request as sent: moto swaps in its parsed form
+            journal, end = None, 0
             with self.dynamo_lock:
                 result = call_action(handler)
-                if self._active():
+                if self._active() and self.journal is not None:
+                    journal, end = self.journal, self.journal.size()
                     target = handler.headers.get("X-Amz-Target", "")
                     if target.rsplit(".", 1)[-1] in _DYNAMO_WRITES and result[0] == 200:
                         body = raw.decode() if isinstance(raw, bytes) else raw
-                        self._append({"op": "ddb", "target": target, "body": body})
-                return result
+                        end = journal.append({"op": "ddb", "target": target, "body": body}, sync=False)
+            # The disk is waited for outside the lock (the next request need not wait for it),
+            # but before answering: a write, and a read that may have seen a write still on
+            # its way to the disk, is answered only once that write is kept.
+            if journal is not None:
+                journal.sync(end)
+            return result
 
         return serialised
 

@@ -50,6 +50,7 @@ import httpx
 from reelforge.local import s3_streaming
 from reelforge.local.datadir import DataDir
 from reelforge.local.durable import Durable, event_object
+from reelforge.local.faults import Faults
 from reelforge.local.template import (
     ACCOUNT_ID,
     REGION,
@@ -164,6 +165,7 @@ class EmbeddedAWS:
         self._async_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="s3-trigger")
         self._stop = threading.Event()
         self._timers: list[threading.Thread] = []
+        self.faults = Faults()  # REELFORGE_FAULTS, for the reliability tests (local/faults.py)
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -256,9 +258,12 @@ class EmbeddedAWS:
         if fn is None:
             return json.dumps({"errorMessage": f"unknown function {function_name}",
                                "errorType": "ResourceNotFoundException"}), True, ""
+        fault = self.faults.take(fn.logical_id)
+        if fault == "permanent":
+            return self._injected(fn, fault)
         try:
             result = fn.load()(event if event is not None else {}, LambdaContext(fn))
-            return json.dumps(result), False, ""
+            return (json.dumps(result), False, "") if fault is None else self._injected(fn, fault)
         except Exception as exc:  # noqa: BLE001 - reported to the caller as Lambda does
             # The Lambda runtime reports the exception class as errorType; Step Functions
             # Retry/Catch match on it.
@@ -267,6 +272,13 @@ class EmbeddedAWS:
             return json.dumps(payload), True, ""
         finally:
             _release_freed_memory()
+
+    @staticmethod
+    def _injected(fn: LocalFunction, fault: str) -> tuple[str, bool, str]:
+        print(f"[embedded-aws] injected fault: {fn.logical_id} {fault}", file=sys.stderr)
+        payload = {"errorMessage": f"injected fault ({fault}) in {fn.logical_id}",
+                   "errorType": Faults.error_type(fault)}
+        return json.dumps(payload), True, ""
 
     def _install_patches(self) -> None:
         from moto.awslambda import models as lambda_models

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from reelforge.ai.choice import choose_provider
-from reelforge.api.deps import current_principal, key_header, provider_key, require
+from reelforge.api.deps import SUBMITS_JOB, current_principal, key_header, provider_key, require
 from reelforge.api.openapi import errors
 from reelforge.api.ranges import ByteSource, range_response
 from reelforge.auth import Principal
@@ -37,7 +37,7 @@ def _queued(job: dict[str, Any], gen: dict[str, Any], message: str) -> JSONRespo
         "video_url": service.signed_video_url(gen)})
 
 
-@router.post("/generate", status_code=202)
+@router.post("/generate", dependencies=[SUBMITS_JOB], status_code=202)
 def generate(body: GenerateBody, p: Principal = Depends(require("ai:generate")),
              x_gemini_key: str | None = key_header()) -> JSONResponse:
     """Start a narrated video: answers at once; follow /api/progress/{generation_id}."""
@@ -47,7 +47,7 @@ def generate(body: GenerateBody, p: Principal = Depends(require("ai:generate")),
     return _queued(job, gen, "Generation started: follow progress_url for live progress")
 
 
-@router.post("/generate/{generation_id}/render", status_code=202, responses=errors(409))
+@router.post("/generate/{generation_id}/render", dependencies=[SUBMITS_JOB], status_code=202, responses=errors(409))
 def render(generation_id: str, p: Principal = Depends(require("ai:generate")),
            x_gemini_key: str | None = key_header()) -> JSONResponse:
     """Render (or re-render) from the stored content and script; unchanged slides are reused."""
@@ -57,7 +57,7 @@ def render(generation_id: str, p: Principal = Depends(require("ai:generate")),
     return _queued(job, gen, "Render started")
 
 
-@router.post("/generate/{generation_id}/slides/{number}", status_code=202, responses=errors(409))
+@router.post("/generate/{generation_id}/slides/{number}", dependencies=[SUBMITS_JOB], status_code=202, responses=errors(409))
 def edit_slide(body: SlideEdit, generation_id: str, number: int = Path(ge=1, le=20),
                p: Principal = Depends(require("ai:generate")),
                x_gemini_key: str | None = key_header()) -> JSONResponse:

@@ -181,7 +181,7 @@ def speak_step(event: dict[str, Any]) -> dict[str, Any]:
     audio_key, words_key = _narration_keys(gid, line.narration_text, options, provider)
     store = Blobs()
     cached = store.head(words_key)
-    done = int(jobs.get(job_id).get("slides_narrated") or 0)
+    done = jobs.done_count(jobs.get(job_id), "slides_narrated")
     if cached:
         meta = json.loads(store.get_bytes(words_key))
         reused, note = True, meta.get("note")
@@ -196,7 +196,7 @@ def speak_step(event: dict[str, Any]) -> dict[str, Any]:
                 "words": [w.model_dump() for w in speech.words]}
         store.put_bytes(words_key, json.dumps(meta).encode(), "application/json")
         reused = False
-    done = jobs.increment(job_id, "slides_narrated")
+    done = jobs.count_done(job_id, "slides_narrated", n)
     report(job_id, "generating_audio", audio_progress(done, total),
            f"✅ Generated audio for slide {n}/{total} ({meta['duration']:.1f}s)"
            + (" (unchanged, reused)" if reused else ""))
@@ -331,7 +331,7 @@ def render_slide_step(event: dict[str, Any]) -> dict[str, Any]:
     options = RenderOptions(**event["options"])
     slide = service.load_content(gid).slides[n - 1]
     stage, starting, finished = _visual_kind(slide)
-    done = int(jobs.get(job_id).get("slides_drawn") or 0)
+    done = jobs.done_count(jobs.get(job_id), "slides_drawn")
     report(job_id, stage, media_progress(done, total), starting.format(n=n, t=total))
     s, store = get_settings(), Blobs()
     span_key, fade_key, (captions, fonts) = _piece_keys(gid, item, options)
@@ -357,7 +357,7 @@ def render_slide_step(event: dict[str, Any]) -> dict[str, Any]:
                                                windows, 0, out=tmp / "fade.mp4",
                                                preset=s.render_preset, crf=s.render_crf)
                 store.put_file(fade_key, out, "video/mp4")
-    done = jobs.increment(job_id, "slides_drawn")
+    done = jobs.count_done(job_id, "slides_drawn", n)
     report(job_id, stage, media_progress(done, total), finished.format(n=n, t=total)
            + (" (unchanged, reused)" if span_reused and fade_reused else ""))
     # A slide counts as reused when its own span was; a crossfade belongs to two slides.

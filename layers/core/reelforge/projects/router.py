@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Response
 
+from reelforge import quotas
 from reelforge.api.deps import require
 from reelforge.api.openapi import errors
 from reelforge.api.urls import check_url
@@ -30,6 +31,7 @@ def _create(body: ProjectBody, principal: Principal) -> dict[str, Any]:
     url = str(body.video_url) if body.video_url else None
     if url:
         check_url(url)
+        quotas.admit_job(principal.user_id)  # its video is ingested by a job
     item = service.create(principal.user_id, body.name, body.description, url)
     out = {**service.public_project(item, []), **service.view_fields(item)}
     if url:
@@ -49,7 +51,7 @@ def list_projects(p: Principal = Depends(require("projects:read"))) -> list[dict
     return _list(p)
 
 
-@router.post("/project", status_code=201, responses=errors(400))
+@router.post("/project", status_code=201, responses=errors(400, 429))  # 429: a video_url is ingested by a job
 def create_project(body: ProjectBody, p: Principal = Depends(require("projects:write"))) -> dict:
     return _create(body, p)
 

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from reelforge import __version__, jobs
 from reelforge.ai.choice import ProviderChoice, choose_provider
 from reelforge.api import websocket
-from reelforge.api.deps import found, key_header, provider_key, require
+from reelforge.api.deps import SUBMITS_JOB, found, key_header, provider_key, require
 from reelforge.api.envelope import no_content, ok
 from reelforge.api.openapi import EVENT_STREAM, errors, upload
 from reelforge.api.streaming_form import read_form
@@ -277,7 +277,7 @@ def generate_outline(project_id: str, body: GenerateOutline, p: Principal = Depe
               status=201)
 
 
-@router.post("/projects/{project_id}/generate-script-short", status_code=202)
+@router.post("/projects/{project_id}/generate-script-short", dependencies=[SUBMITS_JOB], status_code=202)
 def generate_script_short(project_id: str, body: ScriptShort, p: Principal = Depends(AI),
                           choice: ProviderChoice = Depends(provider)) -> JSONResponse:
     with found("Project"):
@@ -286,7 +286,7 @@ def generate_script_short(project_id: str, body: ScriptShort, p: Principal = Dep
                "estimatedDurationSeconds": 10}, status=202)
 
 
-@router.post("/projects/{project_id}/generate-script", status_code=202)
+@router.post("/projects/{project_id}/generate-script", dependencies=[SUBMITS_JOB], status_code=202)
 def generate_script(project_id: str, body: ScriptLong, p: Principal = Depends(AI),
                     choice: ProviderChoice = Depends(provider)) -> JSONResponse:
     """Long-form: section after section from an outline (`from-outline`), or from one written
@@ -527,10 +527,10 @@ def _sentence_media(kind: str) -> Any:
 
 for _kind in sentences.MEDIA:
     router.add_api_route(f"/sentences/{{sentence_id}}/generate-{_kind}", _sentence_media(_kind), methods=["POST"],
-                         status_code=202)
+                         status_code=202, dependencies=[SUBMITS_JOB])
 
 
-@router.post("/projects/{project_id}/generate-media", status_code=202)
+@router.post("/projects/{project_id}/generate-media", dependencies=[SUBMITS_JOB], status_code=202)
 def generate_media(project_id: str, p: Principal = Depends(AI), choice: ProviderChoice = Depends(provider)) -> JSONResponse:
     """Audio, image and video of every sentence with a dirty flag."""
     with found("Project"):
@@ -538,8 +538,8 @@ def generate_media(project_id: str, p: Principal = Depends(AI), choice: Provider
                        "Media generation started")
 
 
-@router.post("/projects/{project_id}/export", status_code=202)
-@router.post("/export/{project_id}", include_in_schema=False, status_code=202)
+@router.post("/projects/{project_id}/export", dependencies=[SUBMITS_JOB], status_code=202)
+@router.post("/export/{project_id}", dependencies=[SUBMITS_JOB], include_in_schema=False, status_code=202)
 def export(project_id: str, body: ExportBody | None = None, p: Principal = Depends(AI),
            choice: ProviderChoice = Depends(provider)) -> JSONResponse:
     """One video of the whole script with word-level captions; only dirty sentences are

@@ -289,7 +289,7 @@ def _render_sentence(job: dict[str, Any], project: dict[str, Any], event: dict[s
     fresh = sentences.locate(None, item["id"])
     clean = not any(fresh.get(f) for f in sentences.DIRTY.values())
     sentences.set_status(fresh, sentences.COMPLETED if clean else sentences.PENDING)
-    done = jobs.increment(job["id"], "sentences_done")
+    done = jobs.count_done(job["id"], "sentences_done", item["id"])
     total = max(1, int(event["total"]))
     service.report(job, min(95, 2 + round(88 * done / total)), f"Sentence {done}/{total}: {', '.join(made)} ready",
                    step_name=made[-1] if made else "sentence", current_step=done, total_steps=total)

@@ -22,7 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from reelforge import jobs
-from reelforge.api.deps import found, require
+from reelforge.api.deps import SUBMITS_JOB, found, require
 from reelforge.api.openapi import errors, upload
 from reelforge.api.ranges import ByteSource, range_response
 from reelforge.api.streaming_form import StreamedForm, read_form
@@ -482,7 +482,7 @@ def _answer(request: Request, job: dict[str, Any], shape: Any) -> Any:
     return shape(job["result"] or {})
 
 
-@router.post(W + "/analyze", responses=ASYNC)
+@router.post(W + "/analyze", dependencies=[SUBMITS_JOB], responses=ASYNC)
 def analyze_work(request: Request, project_id: str, work_id: str, mode: str | None = Query(default=None),
                  p: Principal = Depends(require("ai:analyze"))) -> Any:
     """Analyze the work's uploaded reference video (the analysis is saved on the work)."""
@@ -499,7 +499,7 @@ def analyze_work(request: Request, project_id: str, work_id: str, mode: str | No
     return _answer(request, job, lambda r: r["analysis"])
 
 
-@router.post(W + "/scenario", responses=ASYNC)
+@router.post(W + "/scenario", dependencies=[SUBMITS_JOB], responses=ASYNC)
 def work_scenario(request: Request, project_id: str, work_id: str,
                   p: Principal = Depends(require("ai:generate"))) -> Any:
     """Write the work's scenario from its intent, analysis and the project's style guide;
@@ -516,7 +516,7 @@ def _scene_choices(request: Request) -> dict[str, Any]:
     return choose_all(request.headers, ("image", "video"), context="work")
 
 
-@router.post(W + "/generate/scene/{scene_ref}", status_code=202)
+@router.post(W + "/generate/scene/{scene_ref}", dependencies=[SUBMITS_JOB], status_code=202)
 def generate_scene(request: Request, project_id: str, work_id: str, scene_ref: str,
                    p: Principal = Depends(require("ai:generate"))) -> dict[str, Any]:
     """Image, then image-to-video, for one scene (its id or 0-based index), as a job: the
@@ -530,7 +530,7 @@ def generate_scene(request: Request, project_id: str, work_id: str, scene_ref: s
     return {**service.job_links(job), "sceneIndex": index, "sceneId": scene["id"], **service.scene_urls(work, scene)}
 
 
-@router.post(W + "/generate/scenes", status_code=202)
+@router.post(W + "/generate/scenes", dependencies=[SUBMITS_JOB], status_code=202)
 def generate_scenes(request: Request, project_id: str, work_id: str,
                     p: Principal = Depends(require("ai:generate"))) -> dict[str, Any]:
     """Every scene not being generated already, as one job (a Map, `WORKS_CONCURRENCY` at once)."""
@@ -585,7 +585,7 @@ def export_preview(body: ExportPreview, p: Principal = Depends(require("works:re
 
 # --- the standalone AI endpoints ----------------------------------------------------------------
 
-@router.post("/analyze", responses={**ASYNC, **errors(400)}, openapi_extra=upload(
+@router.post("/analyze", dependencies=[SUBMITS_JOB], responses={**ASYNC, **errors(400)}, openapi_extra=upload(
     "video", mode={"enum": list(MODES)}, analyzerPrompt={"type": "string", "maxLength": MAX_PROMPT}))
 async def analyze(request: Request, p: Principal = Depends(require("ai:analyze"))) -> Any:
     """multipart `video` (MP4, QuickTime, AVI or WebM by its bytes, at most 100 MB), `mode`
@@ -609,7 +609,7 @@ async def analyze(request: Request, p: Principal = Depends(require("ai:analyze")
     return await run_in_threadpool(_answer, request, job, lambda r: r["analysis"])
 
 
-@router.post("/scenario", responses=ASYNC)
+@router.post("/scenario", dependencies=[SUBMITS_JOB], responses=ASYNC)
 def scenario(request: Request, body: ScenarioRequest, p: Principal = Depends(require("ai:generate"))) -> Any:
     """{analysis?, intent, systemPrompt?, knowledge?, styleGuide?} -> {scenes} (0-based scene_index)."""
     job = service.start_task(p.user_id, "scenario", {"request": body.model_dump(exclude_none=True)},
@@ -621,7 +621,7 @@ def _presigned(result: dict[str, Any]) -> str:
     return Blobs().presign_get(result["key"], content_type=result.get("mime_type"))
 
 
-@router.post("/generate/image", responses=ASYNC)
+@router.post("/generate/image", dependencies=[SUBMITS_JOB], responses=ASYNC)
 def generate_image(request: Request, body: ImageRequest, p: Principal = Depends(require("ai:generate"))) -> Any:
     """-> {imageUrl}: a presigned URL of the stored picture (the original's data URL could pass
     API Gateway's 6 MB response limit)."""
@@ -686,7 +686,7 @@ def _bucket_key(url: str) -> str | None:
     return unquote(theirs.path[len(bucket_path) + 1:]) or None
 
 
-@router.post("/generate/video", responses={**ASYNC, **errors(400)})
+@router.post("/generate/video", dependencies=[SUBMITS_JOB], responses={**ASYNC, **errors(400)})
 def generate_video(request: Request, body: VideoRequest, p: Principal = Depends(require("ai:generate"))) -> Any:
     """{image_url, prompt, duration} -> {videoUrl} (a presigned URL), or 202 with the job while
     a provider's operation runs."""

@@ -114,7 +114,10 @@ def put_project(owner: str, project_id: str, body: Any, if_match: str | None) ->
         raise BadRequest("ID mismatch")
     item = projects.get(owner, project_id)
     check_if_match(if_match, project_etag(item))
-    values = {**_project_fields(body), "name": body.name, "updated_at": now_iso()}
+    if body.video_url and body.video_url != item.get("video_url"):
+        raise BadRequest("video_url is fetched when a project is created; it cannot be changed")
+    values = {**_project_fields(body), "name": body.name, "description": body.description,
+              "updated_at": now_iso()}
     try:
         return Table().update(Keys.project(project_id), values, condition="#u = :u",
                               condition_values={":u": item["updated_at"]}, condition_names={"#u": "updated_at"})

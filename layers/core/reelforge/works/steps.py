@@ -290,7 +290,7 @@ def _store_video(event: dict[str, Any], path: Path) -> str:
 
 
 def _count_finished(event: dict[str, Any], message: str) -> None:
-    done = jobs.increment(event["job_id"], "finishedItems")
+    done = jobs.count_done(event["job_id"], "finishedItems", event.get("scene_id") or "video")
     total = max(1, int(event.get("total") or 1))
     jobs.progress(event["job_id"], stage="scenes", fraction=min(0.99, done / total),
                   message=f"{message} ({done}/{total})")
