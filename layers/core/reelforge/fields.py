@@ -15,8 +15,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticUseDefault, core_schema
 
-# For names users give things (projects, accounts, tokens): printable text only.
-NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
+# For names users give things (projects, accounts, tokens): printable text only, and (since
+# the name is stripped first) at least one character that is not a space.
+PRINTABLE_NAME = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+# For other stripped texts that must keep something: the document says so, or a schema-valid
+# "\t" would be refused after the strip.
+NOT_BLANK = r"\S"
 
 
 def _blank_is_absent(value: Any) -> Any:
@@ -81,4 +85,4 @@ def name_field(max_length: int) -> Any:
     """A display name: surrounding whitespace dropped before the length check (so "   " is
     refused), no control characters."""
     return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                            max_length=max_length, pattern=NO_CONTROL_CHARACTERS)]
+                                            max_length=max_length, pattern=PRINTABLE_NAME)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Response
 from pydantic import BaseModel, EmailStr, Field, field_validator
@@ -50,11 +50,50 @@ class TokenBody(BaseModel):
         return v
 
 
+# --- answers (typed, so the OpenAPI states them and the fuzzer checks them) ---------------
+
+class User(BaseModel):
+    id: str
+    email: str
+    name: str
+    createdAt: str
+    updatedAt: str | None = None
+
+
+class Tokens(BaseModel):
+    accessToken: str
+    refreshToken: str
+
+
+class Session(Tokens):
+    user: User
+
+
+class Me(User):
+    scopes: list[str]
+    authenticatedWith: Literal["jwt", "token"]
+
+
+class TokenMeta(BaseModel):
+    id: str
+    name: str
+    tokenPrefix: str
+    scopes: list[str]
+    lastUsedAt: str | None
+    expiresAt: str | None
+    createdAt: str
+
+
+class CreatedToken(BaseModel):
+    token: str = Field(description="The token itself: shown this once, only its hash is kept")
+    meta: TokenMeta
+
+
 def _session(user: dict[str, Any]) -> dict[str, Any]:
     return {"user": auth.public_user(user), **auth.issue_tokens(user)}
 
 
-@router.post("/auth/register", status_code=201, responses=errors(409))
+@router.post("/auth/register", status_code=201, responses=errors(409), response_model=Session)
 def register(body: RegisterBody) -> dict[str, Any]:
     try:
         user = auth.register(body.email, body.password, body.name)
@@ -63,7 +102,7 @@ def register(body: RegisterBody) -> dict[str, Any]:
     return _session(user)
 
 
-@router.post("/auth/login", responses=errors(401))
+@router.post("/auth/login", responses=errors(401), response_model=Session)
 def login(body: LoginBody) -> dict[str, Any]:
     try:
         return _session(auth.login(body.email, body.password))
@@ -71,7 +110,7 @@ def login(body: LoginBody) -> dict[str, Any]:
         raise HTTPException(401, str(exc)) from exc
 
 
-@router.post("/auth/refresh", responses=errors(401))
+@router.post("/auth/refresh", responses=errors(401), response_model=Tokens)
 def refresh(body: RefreshBody) -> dict[str, str]:
     try:
         return auth.issue_tokens(auth.refresh(body.refreshToken))
@@ -79,19 +118,19 @@ def refresh(body: RefreshBody) -> dict[str, str]:
         raise HTTPException(401, str(exc)) from exc
 
 
-@router.get("/auth/me")
-@router.get("/me")
+@router.get("/auth/me", response_model=Me)
+@router.get("/me", response_model=Me)
 def me(principal: Principal = Depends(current_principal)) -> dict[str, Any]:
     user = auth.public_user(Table().get(Keys.user(principal.user_id)))
     return {**user, "scopes": sorted(principal.scopes), "authenticatedWith": principal.via}
 
 
-@router.get("/tokens")
+@router.get("/tokens", response_model=list[TokenMeta])
 def list_tokens(principal: Principal = Depends(current_principal)) -> list[dict[str, Any]]:
     return auth.list_api_tokens(principal)
 
 
-@router.post("/tokens", status_code=201)
+@router.post("/tokens", status_code=201, response_model=CreatedToken)
 def create_token(body: TokenBody, principal: Principal = Depends(current_principal)) -> dict:
     # A token can't grant more than its creator holds (an API token minting a wider one).
     wider = sorted(set(body.scopes) - principal.scopes)

@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from reelforge.fields import BlankIsAbsent, Listed, OptionalStr
+from reelforge.fields import NOT_BLANK, BlankIsAbsent, Listed, OptionalStr
 from reelforge.media.layouts import Aspect
 from reelforge.media.slides import TONES
 from reelforge.media.tts import LANGUAGES, VOICES, get_voice
@@ -25,8 +25,9 @@ MAX_SOURCE_CHARS = 50_000
 Tone = Literal["formal", "casual", "storytelling"]
 assert set(TONES) == set(Tone.__args__)  # the slide designer draws every tone a request may name
 
-_Topic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500,
-                                          pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
+_Topic = Annotated[str, StringConstraints(  # no control characters but tab and line breaks; not blank
+    strip_whitespace=True, min_length=1, max_length=500,
+    pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
 _Text = Annotated[str, StringConstraints(max_length=4000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
 
 
@@ -86,10 +87,10 @@ class SlideEdit(BaseModel):
         {"required": [name], "properties": {name: {"type": "string"}}}
         for name in ("title", "content_text", "narration_text")]})
 
-    title: Annotated[str | None, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = None
+    title: Annotated[str | None, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NOT_BLANK)] = None
     content_text: _Text | None = None
     narration_text: Annotated[str | None, StringConstraints(strip_whitespace=True, min_length=1,
-                                                            max_length=4000)] = None
+                                                            max_length=4000, pattern=NOT_BLANK)] = None
 
     @model_validator(mode="after")
     def _something(self) -> SlideEdit:
@@ -102,7 +103,7 @@ class SlideEdit(BaseModel):
 
 class Slide(BaseModel):
     slide_number: int = Field(ge=1, le=MAX_SLIDES)
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NOT_BLANK)]
     content_text: _Text = ""
     needs_image: bool = False
     image_keyword: Annotated[str, StringConstraints(max_length=200)] = ""
@@ -137,7 +138,7 @@ class SlideScript(BaseModel):
     slide_number: int = Field(ge=1, le=MAX_SLIDES)
     start_time: float = 0.0
     end_time: float = 0.0
-    narration_text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    narration_text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000, pattern=NOT_BLANK)]
 
 
 class Script(BaseModel):

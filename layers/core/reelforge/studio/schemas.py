@@ -17,7 +17,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from reelforge.fields import BlankIsAbsent, Flag, Integer, Listed, name_field
+from reelforge.fields import NOT_BLANK, BlankIsAbsent, Flag, Integer, Listed, name_field
 from reelforge.media.tts import VOICES
 from reelforge.studio.catalog import MODELS, STYLES
 from reelforge.studio.writers.base import CAMERA_MOVEMENTS
@@ -159,7 +159,7 @@ class CharacterUpdate(CharacterFields):
 # --- generation ----------------------------------------------------------------------------------
 
 class Topic(Body):
-    topic: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    topic: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000, pattern=NOT_BLANK)]
     visual_style: Annotated[str, BlankIsAbsent, StringConstraints(max_length=100)] = "cinematic"
 
 
@@ -173,7 +173,7 @@ class GenerateOutline(Topic):
 
 
 class ScriptShort(Body):
-    topic: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    topic: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000, pattern=NOT_BLANK)]
     target_duration: Annotated[Integer, Field(ge=1, le=10)]
     use_search_grounding: Flag = False
 
@@ -226,7 +226,7 @@ class AiExpand(Body):
 
 
 class DraftSentence(Body):
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000, pattern=NOT_BLANK)]
     image_prompt: Prompt = None
     video_prompt: Prompt = None
 

@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from reelforge.fields import BLANK_SCHEMA, BlankIsAbsent, Flag, Integer, name_field
+from reelforge.fields import BLANK_SCHEMA, NOT_BLANK, BlankIsAbsent, Flag, Integer, name_field
 
 Mode = Literal["style_transfer", "content_remix"]
 ProjectType = Literal["blank", "saas", "news", "social", "ecommerce", "educational"]
@@ -234,7 +234,7 @@ class ScenarioRequest(Model):
 class ImageRequest(Model):
     """POST /api/generate/image."""
 
-    prompt: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PROMPT)]
+    prompt: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PROMPT, pattern=NOT_BLANK)]
     negative_prompt: Prompt = ""
     image_instruction: _optional(LongText) = None
     styleGuide: StyleGuide | None = None
@@ -246,7 +246,7 @@ class VideoRequest(Model):
     https URL (fetched through the SSRF-safe ingest)."""
 
     image_url: Annotated[str, StringConstraints(min_length=1, max_length=16 * 2**20)]
-    prompt: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PROMPT)]
+    prompt: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PROMPT, pattern=NOT_BLANK)]
     duration: Annotated[float, Field(gt=0, le=60, allow_inf_nan=False)] = 5
     video_instruction: _optional(LongText) = None
     styleGuide: StyleGuide | None = None
@@ -369,7 +369,7 @@ class AssetChanges(Model):
 class AssetUpload(Model):
     """POST P/assets/upload-url: the file is PUT to the answer's URL, then checked."""
 
-    file_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+    file_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=NOT_BLANK)]
     name: _optional(Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]) = None
     description: _optional(Annotated[str, StringConstraints(max_length=2000)]) = None
     tags: Annotated[list[Annotated[str, StringConstraints(max_length=50)]], Field(max_length=30)] | None = None
@@ -387,7 +387,7 @@ class StyleGuideText(Model):
 
 
 class LandingRequest(Model):
-    url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
+    url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048, pattern=NOT_BLANK)]
     includeProductInfo: Flag = False
     mode: Literal["landing", "feature"] = "landing"
 
