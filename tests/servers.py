@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import httpx
+from conformance import conform
 
 
 class Server:
@@ -63,7 +64,10 @@ class Server:
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+        return conform(httpx.Client(base_url=self.url, headers=headers, timeout=60), "serve", self.openapi)
+
+    def openapi(self) -> dict[str, Any]:
+        return httpx.get(f"{self.url}/api/openapi.json", timeout=60).json()
 
     def aws_client(self, service: str) -> Any:
         """A boto3 client of the server's embedded AWS."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from conformance import conform
 from polling import wait_for_job
 from servers import register
 
@@ -21,7 +22,8 @@ class Stack:
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+        return conform(httpx.Client(base_url=self.url, headers=headers, timeout=60), "serve",
+                       lambda: httpx.get(f"{self.url}/api/openapi.json", timeout=60).json())
 
     wait = staticmethod(wait_for_job)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from conformance import conform
 from fakes.fake_gemini import FakeGemini
 from fastapi.testclient import TestClient
 from moto import mock_aws
@@ -35,7 +36,7 @@ def fake_gemini() -> Iterator[FakeGemini]:
 def client(aws_mock: None) -> Iterator[TestClient]:
     """The API app, as the API Lambda builds it, under FastAPI's TestClient on in-process moto."""
     with TestClient(create_app()) as c:
-        yield c
+        yield conform(c, "app", c.app.openapi)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ What follows from a route itself is derived here, for every operation of every s
 
 - 401 and the bearer security requirement with the scopes it needs (from `deps.require`,
   `deps.require_any`), 403 when it needs a scope;
+- 502 and 503 when it takes an AI provider's key (`deps.key_header`);
 - 404 when its path names a resource; the validation error when it has parameters or a
   body; 400 (a body that cannot be parsed) and 413 (api/body_limit.py, or an upload's own
   limit) when it takes a body;
@@ -14,7 +15,9 @@ What follows from a route itself is derived here, for every operation of every s
   409 and 422; 429 with `Retry-After` where the route submits a job (`deps.SUBMITS_JOB`).
 
 A route declares the other errors it can answer with `responses=errors(400, 409)`; the
-error bodies' schema is filled in here, so a route never repeats it.
+error bodies' schema is filled in here, so a route never repeats it. A route that builds its
+answer as a dict names the answer's model with `responses=answers(Model, 201, 409)`, one that
+answers a file its media type with `served(...)`.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ DESCRIPTIONS = {
 }
 
 SECURITY_SCHEME = "bearerAuth"
+# The headers of deps.key_header: a route that takes one talks to an AI provider.
+PROVIDER_KEY_HEADERS = frozenset({"x-gemini-key", "x-api-key"})
 
 _SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -54,10 +59,12 @@ _SCHEMAS: dict[str, Any] = {
     },
     "ValidationError": {
         "type": "object",
-        "required": ["detail", "errors"],
+        "required": ["detail"],
         "properties": {
             "detail": {"type": "string", "description": "Every problem as `field: message`, joined by '; '"},
             "errors": {
+                "description": "Each problem of a body or parameters that failed validation; absent "
+                               "when an upload is not valid media",
                 "type": "array",
                 "items": {
                     "type": "object",
@@ -123,6 +130,32 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"description": DESCRIPTIONS[code]} for code in codes}
 
 
+def answers(model: Any, code: int = 200, *error_codes: int, description: str = "Successful Response",
+            ) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route that builds its answer as a dict: `model` (a pydantic model,
+    or e.g. `list[Model]`) documents it, and the errors it answers beyond the derived ones.
+    Documentation only: the route's dict is sent as it is, and the tests check every answer
+    they receive against the document (tests/conformance.py)."""
+    return {code: {"model": model, "description": description}, **errors(*error_codes)}
+
+
+def served(*media_types: str, ranges: bool = True, head: bool = False) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route that answers a file, not JSON (with `response_class=Response`,
+    so FastAPI does not also claim JSON): its bytes, and with `ranges` what api/ranges answers
+    (206, 416) and the cloud's redirect to a presigned GET (307). `head`: the HEAD route's."""
+    def body(*types: str) -> dict[str, Any]:
+        return {} if head else {"content": {t: {"schema": {"type": "string", "format": "binary"}} for t in types}}
+
+    if not ranges:
+        return {200: {"description": "The file", **body(*media_types)}}
+    return {200: {"description": "The file (`Accept-Ranges: bytes`)", **body(*media_types)},
+            206: {"description": "The requested byte range; several come as multipart/byteranges",
+                  **body(*media_types, "multipart/byteranges")},
+            307: {"description": "In the cloud: a presigned GET of the file (S3 serves the bytes and ranges)",
+                  "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}}},
+            416: {"description": "No range of the Range header lies within the file (`Content-Range: bytes */size`)"}}
+
+
 def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -151,6 +184,9 @@ def document(app: FastAPI) -> dict[str, Any]:
             if operation is not None:
                 _complete(operation, route, path, method)
     _standard_keywords(components["schemas"])
+    for model in components["schemas"].values():
+        for example in model.get("examples", []):
+            _restore_nulls(example, model, components["schemas"])
     for unused in ("HTTPValidationError",):  # FastAPI's list-shaped 422, answered by no route
         components["schemas"].pop(unused, None)
     return schema
@@ -177,6 +213,8 @@ def _complete(operation: dict[str, Any], route: APIRoute, path: str, method: str
         derived.append(400 if envelope else 422)
     if "requestBody" in operation:
         derived += [400, 413]
+    if any(p["in"] == "header" and p["name"] in PROVIDER_KEY_HEADERS for p in operation.get("parameters", [])):
+        derived += [502, 503]  # it reaches an AI provider, which may refuse, throttle or be down
     if authenticated and idempotency.applies(method, path):
         operation.setdefault("parameters", []).append(_IDEMPOTENCY_KEY)
         derived += [400, 409]
@@ -190,10 +228,48 @@ def _complete(operation: dict[str, Any], route: APIRoute, path: str, method: str
         if code.startswith(("4", "5")):
             ref = "EnvelopeError" if envelope else "ValidationError" if code == "422" else "Error"
             response["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}
-        elif envelope and code != "204" and set(response.get("content", {})) <= {"application/json"}:
+        elif "content" in response:
+            _only_refs(response["content"])  # FastAPI merges `answers()` into the inferred dict schema
+        if envelope and code.startswith("2") and code != "204" and set(response.get("content", {})) <= {"application/json"}:
             content = response.setdefault("content", {}).setdefault("application/json", {})
             if not content.get("schema"):
                 content["schema"] = {"$ref": "#/components/schemas/Envelope"}
+
+
+def _only_refs(node: Any) -> None:
+    """Where a schema names a model (`$ref`), drop what FastAPI's inferred `dict[str, Any]`
+    left beside it: the model says it all."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            for key in [k for k in node if k != "$ref"]:
+                del node[key]
+        for value in node.values():
+            _only_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            _only_refs(value)
+
+
+def _restore_nulls(example: Any, schema: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """FastAPI writes the document without nulls (exclude_none), which takes them out of the
+    models' examples too: put back each required field that was null, so that an example is
+    still a valid answer."""
+    while "$ref" in schema:
+        schema = schemas[schema["$ref"].rsplit("/", 1)[1]]
+    if isinstance(example, list) and "items" in schema:
+        for item in example:
+            _restore_nulls(item, schema["items"], schemas)
+    elif isinstance(example, dict):
+        if "properties" not in schema:  # a nullable model: {"anyOf": [{"$ref": ...}, {"type": "null"}]}
+            branches = [b for b in schema.get("anyOf", []) if b.get("type") != "null"]
+            if len(branches) == 1:
+                _restore_nulls(example, branches[0], schemas)
+            return
+        for name in schema.get("required", []):
+            example.setdefault(name, None)
+        for name, value in example.items():
+            if name in schema["properties"]:
+                _restore_nulls(value, schema["properties"][name], schemas)
 
 
 _KEYWORDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}

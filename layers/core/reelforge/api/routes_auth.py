@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Response
-from pydantic import BaseModel, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from reelforge import auth
 from reelforge.api.deps import current_principal
@@ -21,12 +21,16 @@ Name = name_field(100)
 
 
 class RegisterBody(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"email": "ada@example.com", "password": "correct horse battery", "name": "Ada"}]})
     email: EmailStr
     password: str = Field(min_length=8, max_length=256)
     name: Name
 
 
 class LoginBody(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"email": "ada@example.com", "password": "correct horse battery"}]})
     # Any string: an address that cannot be registered is answered like a wrong password.
     email: str = Field(min_length=1, max_length=320, json_schema_extra={"format": "email"})
     password: str = Field(min_length=1, max_length=256)
@@ -37,6 +41,8 @@ class RefreshBody(BaseModel):
 
 
 class TokenBody(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"name": "render farm", "scopes": ["projects:read", "ai:generate"], "expiresInDays": 90}]})
     name: Name
     scopes: list[Annotated[str, Listed(auth.SCOPES)]] = Field(min_length=1)
     expiresInDays: Annotated[Integer | None, BlankIsAbsent] = Field(default=None, gt=0, le=3650)
@@ -66,6 +72,10 @@ class Tokens(BaseModel):
 
 
 class Session(Tokens):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "user": {"id": "u_5e1f", "email": "ada@example.com", "name": "Ada",
+                 "createdAt": "2026-12-02T04:11:16Z"},
+        "accessToken": "eyJhbGciOiJIUzI1NiJ9...", "refreshToken": "eyJhbGciOiJIUzI1NiJ9..."}]})
     user: User
 
 
@@ -85,6 +95,10 @@ class TokenMeta(BaseModel):
 
 
 class CreatedToken(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "token": "rf_3kQ...", "meta": {"id": "t_81a2", "name": "render farm", "tokenPrefix": "rf_3kQ",
+                                       "scopes": ["projects:read", "ai:generate"], "lastUsedAt": None,
+                                       "expiresAt": "2027-03-02T04:11:16Z", "createdAt": "2026-12-02T04:11:16Z"}}]})
     token: str = Field(description="The token itself: shown this once, only its hash is kept")
     meta: TokenMeta
 
@@ -130,7 +144,7 @@ def list_tokens(principal: Principal = Depends(current_principal)) -> list[dict[
     return auth.list_api_tokens(principal)
 
 
-@router.post("/tokens", status_code=201, response_model=CreatedToken)
+@router.post("/tokens", status_code=201, responses=errors(403), response_model=CreatedToken)
 def create_token(body: TokenBody, principal: Principal = Depends(current_principal)) -> dict:
     # A token can't grant more than its creator holds (an API token minting a wider one).
     wider = sorted(set(body.scopes) - principal.scopes)
@@ -140,7 +154,7 @@ def create_token(body: TokenBody, principal: Principal = Depends(current_princip
     return {"token": token, "meta": meta}
 
 
-@router.delete("/tokens/{token_id}", status_code=204)
+@router.delete("/tokens/{token_id}", status_code=204, responses=errors(403))
 def delete_token(token_id: str, principal: Principal = Depends(current_principal)) -> Response:
     try:
         auth.delete_api_token(principal, token_id)

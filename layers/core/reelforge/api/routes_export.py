@@ -9,10 +9,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 
 from reelforge.api.deps import SUBMITS_JOB, current_principal
-from reelforge.api.openapi import errors
+from reelforge.api.openapi import answers
 from reelforge.auth import Principal
 from reelforge.editor import router as editor
-from reelforge.editor.schemas import ExportBody
+from reelforge.editor.schemas import ExportBody, ExportStarted
 from reelforge.works import router as works
 from reelforge.works.schemas import WorksExport
 
@@ -20,7 +20,8 @@ router = APIRouter(prefix="/api", tags=["export"])
 
 
 @router.post("/export", dependencies=[SUBMITS_JOB], responses={
-    202: {"description": "AutoVio's body: the export job was started"}, **errors(404)})
+    **answers(ExportStarted, 200, 404, description="Seed 000's body: the export job was started"),
+    **answers(ExportStarted, 202, description="AutoVio's body: the export job was started")})
 def export(body: WorksExport | ExportBody, response: Response,
            p: Principal = Depends(current_principal)) -> dict[str, Any]:
     """`{project_id}` (seed 000, needs projects:write; 200 as that seed answers) or

@@ -9,14 +9,15 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from reelforge import jobs
 from reelforge.api.deps import require, require_any
-from reelforge.api.openapi import EVENT_STREAM
+from reelforge.api.openapi import EVENT_STREAM, answers
 from reelforge.auth import Principal
 from reelforge.store import NotFound
 
@@ -27,6 +28,64 @@ FOLLOW_JOBS = require_any("jobs:read", "ai:analyze", "ai:generate")
 _SEED000_STATUS = {"queued": "pending"}
 _HEARTBEAT_S = 15.0
 _APPEAR_WAIT_S = 5.0
+
+
+# --- answers (documentation: api/openapi.answers) ---
+
+Percent = Field(ge=0, le=100, description="0-100")
+
+
+class JobState(BaseModel):
+    """GET /api/job/{id}: seed 000's job. The fields after `variants` are the kind's own
+    (a clips job's clips, an edit's variants, a generation's video...): open, per kind."""
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "id": "3f0c9a6e2b7d4e1f", "project_id": "a1b2c3d4", "kind": "edit", "status": "running",
+        "progress": 40, "stage": "rendering", "error": None, "variants": []}]})
+    id: str
+    project_id: str | None
+    kind: str = Field(description="process, edit, grade, export, generate, studio, works, ...")
+    status: str = Field(description="pending, running, completed or failed")
+    progress: int = Percent
+    stage: str | None
+    error: str | None
+    variants: list[dict[str, Any]] = Field(description="an edit's variants; empty for other kinds")
+
+
+class JobStatus(BaseModel):
+    """GET /api/status/{id}: seed 002's fields and seed 003's progress/message/timestamp,
+    then the kind's own fields (open). A generation's `status` names its stage (seed 003)."""
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "job_id": "3f0c9a6e2b7d4e1f", "kind": "process", "status": "running", "progress": 55,
+        "stage": "rendering", "message": "Rendering clip 2 of 4", "error": None,
+        "timestamp": "2026-12-02T04:11:16Z", "created_at": "2026-12-02T04:10:02Z"}]})
+    job_id: str
+    kind: str
+    status: str = Field(description="queued, running, completed or failed; a generation's "
+                                    "stage name, script_ready or error")
+    progress: int = Percent
+    stage: str | None = None
+    message: str | None = None
+    error: str | None = None
+    timestamp: str | None = Field(default=None, description="last change (ISO 8601; HH:MM:SS for a generation)")
+    created_at: str | None = None
+
+
+class Operation(BaseModel):
+    job_id: str
+    kind: str
+    status: Literal["queued", "running", "completed", "failed"]
+    stage: str | None
+    progress: int = Percent
+    message: str | None
+    error: str | None
+    project_id: str | None
+    created_at: str | None
+    updated_at: str | None
+
+
+class Operations(BaseModel):
+    operations: list[Operation] = Field(description="newest first")
+    count: int
 
 
 def status_view(job: dict[str, Any]) -> dict[str, Any]:
@@ -61,12 +120,12 @@ def job_view(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.get("/job/{job_id}")
+@router.get("/job/{job_id}", responses=answers(JobState))
 def get_job(job_id: str, p: Principal = Depends(FOLLOW_JOBS)) -> dict[str, Any]:
     return job_view(jobs.get_for(job_id, p.user_id))
 
 
-@router.get("/status/{job_id}")
+@router.get("/status/{job_id}", responses=answers(JobStatus))
 def get_status(job_id: str, p: Principal = Depends(FOLLOW_JOBS)) -> dict[str, Any]:
     """A job's state; `job_id` may also be an alias a surface resolves (seed 003's
     generation id or topic slug)."""
@@ -159,7 +218,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-@router.get("/ai/timeline")
+@router.get("/ai/timeline", responses=answers(Operations))
 def ai_timeline(
     p: Principal = Depends(require("jobs:read")), limit: int = Query(default=50, ge=1, le=200)
 ) -> dict[str, Any]:

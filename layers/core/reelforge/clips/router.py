@@ -14,14 +14,16 @@ from starlette.concurrency import run_in_threadpool
 from reelforge import blobs
 from reelforge.ai.choice import ProviderChoice, choose_provider
 from reelforge.api.deps import SUBMITS_JOB, key_header, provider_key, require
-from reelforge.api.openapi import errors, form
+from reelforge.api.openapi import answers, form
 from reelforge.api.streaming_form import read_form
 from reelforge.api.urls import check_url
 from reelforge.auth import Principal
 from reelforge.blobs import Blobs
 from reelforge.clips import service
 from reelforge.clips.schemas import (
+    ProcessJob,
     ProcessOptions,
+    ProcessUpload,
     ProcessUploadBody,
     ProcessUrlBody,
     Source,
@@ -36,9 +38,10 @@ def _provider(x_gemini_key: str | None) -> ProviderChoice:
     return choose_provider(provider_key(x_gemini_key, "X-Gemini-Key"))
 
 
-@router.post("/process", dependencies=[SUBMITS_JOB], responses=errors(400), openapi_extra={"requestBody": {"required": True, "content": {
-    "application/json": {"schema": ProcessUrlBody.model_json_schema() | {"required": ["url"]}},
-    "multipart/form-data": {"schema": form("file", url={"type": "string"})}}}})
+@router.post("/process", dependencies=[SUBMITS_JOB], responses=answers(ProcessJob, 200, 400),
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": ProcessUrlBody.model_json_schema() | {"required": ["url"]}},
+                 "multipart/form-data": {"schema": form("file", url={"type": "string"})}}}})
 async def submit(
     request: Request,
     p: Principal = Depends(require("ai:generate")),
@@ -103,7 +106,7 @@ async def _submit_multipart(request: Request, p: Principal, provider: ProviderCh
                                        form.file.path, form.file.content_type)
 
 
-@router.post("/process/upload-url", dependencies=[SUBMITS_JOB])
+@router.post("/process/upload-url", dependencies=[SUBMITS_JOB], responses=answers(ProcessUpload))
 def presign_process_upload(
     body: ProcessUploadBody,
     p: Principal = Depends(require("ai:generate")),

@@ -1,4 +1,4 @@
-"""The clips surface's request bodies and step payload models."""
+"""The clips surface's request bodies, step payload models and answers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from reelforge.fields import BlankIsAbsent, OptionalStr
 from reelforge.media.captions import CaptionStyle
 from reelforge.media.layouts import Aspect, LayoutChoice
-from reelforge.projects.schemas import UploadBody
+from reelforge.projects.schemas import PresignedPut, UploadBody
 
 
 class ProcessOptions(BaseModel):
@@ -61,3 +61,23 @@ class Source(BaseModel):
     kind: Literal["upload", "url"]
     key: str | None = None
     url: str | None = None
+
+
+# --- answers (documentation: api/openapi.answers) ---
+
+
+class ProcessJob(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "job_id": "550e8400e29b41d4a716446655440000", "status": "queued"}]})
+
+    job_id: str = Field(description="poll GET /api/status/{job_id} or stream GET /api/progress/{job_id}")
+    status: Literal["queued"]
+
+
+class ProcessUpload(ProcessJob, PresignedPut):
+    """The job waits for its file: it starts when the PUT lands."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "job_id": "550e8400e29b41d4a716446655440000", "status": "queued",
+        "upload_url": "https://reelforge-media.s3.amazonaws.com/process-uploads/u-7c1f/550e.../talk.mp4"
+                      "?X-Amz-Signature=...", "method": "PUT", "headers": {"Content-Type": "video/mp4"}}]})

@@ -9,14 +9,25 @@ from pydantic import ValidationError
 
 from reelforge import jobs
 from reelforge.api.deps import SUBMITS_JOB, key_header, provider_key, require
-from reelforge.api.openapi import errors
+from reelforge.api.openapi import answers
 from reelforge.auth import Principal
 from reelforge.editor import service, timeline
 from reelforge.editor.schemas import (
+    AcceptedVariant,
+    Deleted,
     ExportBody,
+    ExportStatus,
+    Frame,
     FrameBody,
+    FrameStrip,
     GenerateBody,
+    GradeJob,
+    GradePreview,
+    RegionEditJob,
+    ScoredVariant,
+    Segment,
     SplitBody,
+    SplitSegments,
     StripBody,
     TrimBody,
 )
@@ -29,31 +40,31 @@ router = APIRouter(prefix="/api", tags=["editor"])
 # --- segments ------------------------------------------------------------------------------
 
 
-@router.post("/segment/{segment_id}/split")
+@router.post("/segment/{segment_id}/split", responses=answers(SplitSegments))
 def split(segment_id: str, body: SplitBody, p: Principal = Depends(require("projects:write"))) -> dict:
     left, right = timeline.split(p.user_id, segment_id, body.split_ts)
     return {"left": left, "right": right}
 
 
-@router.post("/segment/{segment_id}/trim")
+@router.post("/segment/{segment_id}/trim", responses=answers(Segment))
 def trim(segment_id: str, body: TrimBody, p: Principal = Depends(require("projects:write"))) -> dict:
     return timeline.trim(p.user_id, segment_id, body.new_start_ts, body.new_end_ts)
 
 
-@router.delete("/segment/{segment_id}")
+@router.delete("/segment/{segment_id}", responses=answers(Deleted))
 def delete_segment(segment_id: str, p: Principal = Depends(require("projects:write"))) -> dict:
     timeline.delete(p.user_id, segment_id)
     return {"deleted": True}
 
 
-@router.post("/segment/{segment_id}/color-grade", dependencies=[SUBMITS_JOB])
+@router.post("/segment/{segment_id}/color-grade", dependencies=[SUBMITS_JOB], responses=answers(GradeJob))
 def color_grade(segment_id: str, body: GradeParams, p: Principal = Depends(require("projects:write"))) -> dict:
     """The graded segment takes the original's place at once with `status: rendering`;
     its `url` (and this job's `graded_url` via GET /api/job/{job_id}) is set when ready."""
     return service.submit_grade(p.user_id, segment_id, body)
 
 
-@router.post("/segment/{segment_id}/grade-preview")
+@router.post("/segment/{segment_id}/grade-preview", responses=answers(GradePreview))
 def grade_preview(segment_id: str, body: GradeParams, p: Principal = Depends(require("projects:read"))) -> dict:
     return service.grade_preview(p.user_id, segment_id, body)
 
@@ -61,12 +72,12 @@ def grade_preview(segment_id: str, body: GradeParams, p: Principal = Depends(req
 # --- previews --------------------------------------------------------------------------------
 
 
-@router.post("/project/{project_id}/preview/frame")
+@router.post("/project/{project_id}/preview/frame", responses=answers(Frame))
 def preview_frame(project_id: str, body: FrameBody, p: Principal = Depends(require("projects:read"))) -> dict:
     return service.preview_frame(p.user_id, project_id, body.ts)
 
 
-@router.post("/project/{project_id}/preview/strip")
+@router.post("/project/{project_id}/preview/strip", responses=answers(FrameStrip))
 def preview_strip(project_id: str, body: StripBody, p: Principal = Depends(require("projects:read"))) -> dict:
     return service.preview_strip(p.user_id, project_id, body.start, body.end, body.fps)
 
@@ -82,7 +93,7 @@ def _provider(x_api_key: str | None, x_video_provider: str | None) -> tuple[str,
     return name, (x_api_key or None)
 
 
-@router.post("/ai/generate", dependencies=[SUBMITS_JOB], responses=errors(400, 404))
+@router.post("/ai/generate", dependencies=[SUBMITS_JOB], responses=answers(RegionEditJob, 200, 400, 404))
 def ai_generate(
     body: GenerateBody,
     p: Principal = Depends(require("ai:generate")),
@@ -102,12 +113,12 @@ def ai_generate(
     return {"job_id": job["id"], "id": job["id"], "project_id": body.project_id, "status": "pending"}
 
 
-@router.post("/variant/{variant_id}/accept")
+@router.post("/variant/{variant_id}/accept", responses=answers(AcceptedVariant))
 def accept_variant(variant_id: str, p: Principal = Depends(require("projects:write"))) -> dict:
     return service.accept_variant(p.user_id, variant_id)
 
 
-@router.get("/variant/{variant_id}/score")
+@router.get("/variant/{variant_id}/score", responses=answers(ScoredVariant))
 def score_variant(
     variant_id: str,
     compare_to: Literal["prompt", "original"] = Query(default="prompt"),
@@ -130,7 +141,7 @@ def export(body: ExportBody, p: Principal) -> dict[str, Any]:
             "message": "Export job created — check status with get_export_status"}
 
 
-@router.get("/export/{export_job_id}")
+@router.get("/export/{export_job_id}", responses=answers(ExportStatus))
 def export_status(export_job_id: str, p: Principal = Depends(require("projects:read"))) -> dict[str, Any]:
     job = jobs.get(export_job_id, p.user_id)
     if job["kind"] != "export":

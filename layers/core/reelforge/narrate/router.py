@@ -12,12 +12,21 @@ from starlette.concurrency import run_in_threadpool
 
 from reelforge.ai.choice import choose_provider
 from reelforge.api.deps import SUBMITS_JOB, current_principal, key_header, provider_key, require
-from reelforge.api.openapi import errors
+from reelforge.api.openapi import answers, served
 from reelforge.api.ranges import ByteSource, range_response
 from reelforge.auth import Principal
 from reelforge.blobs import Blobs
 from reelforge.narrate import service
-from reelforge.narrate.schemas import ContentEdit, GenerateBody, ScriptEdit, SlideEdit
+from reelforge.narrate.schemas import (
+    ContentEdit,
+    GenerateBody,
+    NarrationScript,
+    NarrationVoices,
+    PresentationContent,
+    RenderQueued,
+    ScriptEdit,
+    SlideEdit,
+)
 from reelforge.settings import get_settings
 from reelforge.store import NotFound
 
@@ -25,6 +34,9 @@ router = APIRouter(prefix="/api", tags=["narrated video"])
 # Seed 003's video responses expose these to the browser (its CORS expose list).
 _VIDEO_HEADERS = {"Access-Control-Expose-Headers":
                   "content-type, accept-ranges, content-length, content-range, content-encoding, etag"}
+_NO_TOKEN = {401: {"description": "Neither a valid token nor a signed link (expires and sig)"}}
+# A bearer token, or none with a signed link (a <video> element sends no header).
+_VIDEO_SECURITY = {"security": [{"bearerAuth": []}, {}]}
 
 
 def _queued(job: dict[str, Any], gen: dict[str, Any], message: str) -> JSONResponse:
@@ -37,7 +49,7 @@ def _queued(job: dict[str, Any], gen: dict[str, Any], message: str) -> JSONRespo
         "video_url": service.signed_video_url(gen)})
 
 
-@router.post("/generate", dependencies=[SUBMITS_JOB], status_code=202)
+@router.post("/generate", dependencies=[SUBMITS_JOB], status_code=202, responses=answers(RenderQueued, 202))
 def generate(body: GenerateBody, p: Principal = Depends(require("ai:generate")),
              x_gemini_key: str | None = key_header()) -> JSONResponse:
     """Start a narrated video: answers at once; follow /api/progress/{generation_id}."""
@@ -47,7 +59,8 @@ def generate(body: GenerateBody, p: Principal = Depends(require("ai:generate")),
     return _queued(job, gen, "Generation started: follow progress_url for live progress")
 
 
-@router.post("/generate/{generation_id}/render", dependencies=[SUBMITS_JOB], status_code=202, responses=errors(409))
+@router.post("/generate/{generation_id}/render", dependencies=[SUBMITS_JOB], status_code=202,
+             responses=answers(RenderQueued, 202, 409))
 def render(generation_id: str, p: Principal = Depends(require("ai:generate")),
            x_gemini_key: str | None = key_header()) -> JSONResponse:
     """Render (or re-render) from the stored content and script; unchanged slides are reused."""
@@ -57,7 +70,8 @@ def render(generation_id: str, p: Principal = Depends(require("ai:generate")),
     return _queued(job, gen, "Render started")
 
 
-@router.post("/generate/{generation_id}/slides/{number}", dependencies=[SUBMITS_JOB], status_code=202, responses=errors(409))
+@router.post("/generate/{generation_id}/slides/{number}", dependencies=[SUBMITS_JOB], status_code=202,
+             responses=answers(RenderQueued, 202, 409))
 def edit_slide(body: SlideEdit, generation_id: str, number: int = Path(ge=1, le=20),
                p: Principal = Depends(require("ai:generate")),
                x_gemini_key: str | None = key_header()) -> JSONResponse:
@@ -68,12 +82,12 @@ def edit_slide(body: SlideEdit, generation_id: str, number: int = Path(ge=1, le=
     return _queued(job, gen, f"Slide {number} changed: re-rendering it")
 
 
-@router.get("/content/{generation_id}")
+@router.get("/content/{generation_id}", responses=answers(PresentationContent))
 def get_content(generation_id: str, p: Principal = Depends(require("jobs:read"))) -> dict[str, Any]:
     return _document(generation_id, p, "content", "Content not found")
 
 
-@router.get("/script/{generation_id}")
+@router.get("/script/{generation_id}", responses=answers(NarrationScript))
 def get_script(generation_id: str, p: Principal = Depends(require("jobs:read"))) -> dict[str, Any]:
     return _document(generation_id, p, "script", "Script not found")
 
@@ -92,26 +106,27 @@ def _generation(ident: str, p: Principal) -> dict[str, Any]:
         raise HTTPException(404, "Generation ID not found") from exc
 
 
-@router.put("/content/{generation_id}", responses=errors(400, 409))
+@router.put("/content/{generation_id}", responses=answers(PresentationContent, 200, 400, 409))
 def put_content(body: ContentEdit, generation_id: str,
                 p: Principal = Depends(require("ai:generate"))) -> dict[str, Any]:
     """Replace the slides of a stopped or finished generation (then POST .../render)."""
     return service.edit_content(generation_id, p.user_id, body.slides)
 
 
-@router.put("/script/{generation_id}", responses=errors(400, 409))
+@router.put("/script/{generation_id}", responses=answers(NarrationScript, 200, 400, 409))
 def put_script(body: ScriptEdit, generation_id: str,
                p: Principal = Depends(require("ai:generate"))) -> dict[str, Any]:
     """Replace the narration of a stopped or finished generation (then POST .../render)."""
     return service.edit_script(generation_id, p.user_id, body.slide_scripts)
 
 
-@router.get("/voices")
+@router.get("/voices", responses=answers(NarrationVoices))
 def voices(p: Principal = Depends(require("jobs:read"))) -> dict[str, Any]:
     return service.voices()
 
 
-@router.get("/video/{filename}", response_model=None)
+@router.get("/video/{filename}", response_model=None, response_class=Response, responses={**served("video/mp4"), **_NO_TOKEN},
+            openapi_extra=_VIDEO_SECURITY)
 async def video(request: Request, filename: str, expires: str | None = Query(default=None),
                 sig: str | None = Query(default=None)) -> Response:
     """The video, with Range requests (RFC 9110). Authorised by a bearer token, or by the
@@ -140,5 +155,5 @@ async def video(request: Request, filename: str, expires: str | None = Query(def
 
 
 # HEAD is the same handler (range_response leaves the body out), under its own operation id.
-router.add_api_route("/video/{filename}", video, methods=["HEAD"], response_model=None,
-                     operation_id="video_head")
+router.add_api_route("/video/{filename}", video, methods=["HEAD"], response_model=None, response_class=Response,
+                     responses={**served("video/mp4", head=True), **_NO_TOKEN}, openapi_extra=_VIDEO_SECURITY, operation_id="video_head")

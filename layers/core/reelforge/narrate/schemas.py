@@ -19,6 +19,7 @@ from reelforge.fields import NOT_BLANK, BlankIsAbsent, Listed, OptionalStr
 from reelforge.media.layouts import Aspect
 from reelforge.media.slides import TONES
 from reelforge.media.tts import LANGUAGES, VOICES, get_voice
+from reelforge.media.tts import Provider as SpeechEngine
 
 MAX_SLIDES = 20
 MAX_SOURCE_CHARS = 50_000
@@ -159,3 +160,98 @@ class ScriptEdit(BaseModel):
     """PUT /api/script/{id}: the narration of every slide (times are recomputed on render)."""
 
     slide_scripts: list[SlideScript] = Field(min_length=1, max_length=MAX_SLIDES)
+
+
+# --- answers (documentation: api/openapi.answers) ---
+
+_GID = "0f3c2a9b8d7e4f6a9b1c2d3e4f5a6b7c"
+
+
+class RenderQueued(BaseModel):
+    """202 of POST /api/generate, .../render and .../slides/{n}: the run is queued."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "status": "queued", "generation_id": _GID, "job_id": "7d1e5b2c9a4f4e0b8c3d6a1f2e9b0c4d",
+        "message": "Generation started: follow progress_url for live progress",
+        "status_url": f"/api/status/{_GID}", "progress_url": f"/api/progress/{_GID}",
+        "video_filename": f"{_GID}_final.mp4",
+        "video_url": f"/api/video/{_GID}_final.mp4?expires=1795000000&sig=5b8e0c4f1a2d",
+    }]})
+
+    status: Literal["queued"]
+    generation_id: str
+    job_id: str = Field(description="this run's job")
+    message: str
+    status_url: str = Field(description="GET: the run's status")
+    progress_url: str = Field(description="GET: the run's progress as server-sent events")
+    video_filename: str = Field(description="for GET /api/video/{filename} once the video is ready")
+    video_url: str = Field(description="a signed link that plays without an Authorization header (404 until ready)")
+
+
+class PresentationSlide(BaseModel):
+    slide_number: int = Field(ge=1, le=MAX_SLIDES)
+    title: str
+    content_text: str = Field(description="the slide's text")
+    needs_image: bool = Field(description="drawn with a picture (never together with needs_animation)")
+    image_keyword: str = Field(description="what the picture shows; empty without one")
+    needs_animation: bool = Field(description="drawn with motion (never together with needs_image)")
+    animation_description: str = Field(description="what the motion shows; empty without one")
+    duration: float = Field(description="seconds (an estimate until the narration is spoken)")
+
+
+class PresentationContent(BaseModel):
+    """GET and PUT /api/content/{id}: seed 003's content document."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "topic": "How solar panels work", "total_slides": 1, "slides": [{
+            "slide_number": 1, "title": "Sunlight to electricity",
+            "content_text": "Photons free electrons in silicon cells", "needs_image": True,
+            "image_keyword": "solar panel rooftop", "needs_animation": False,
+            "animation_description": "", "duration": 12.5}]}]})
+
+    topic: str
+    total_slides: int = Field(description="the number of slides")
+    slides: list[PresentationSlide]
+
+
+class SlideNarration(BaseModel):
+    slide_number: int = Field(ge=1, le=MAX_SLIDES)
+    start_time: float = Field(description="seconds from the start of the video")
+    end_time: float = Field(description="seconds from the start of the video")
+    narration_text: str = Field(description="what is spoken over the slide")
+
+
+class NarrationScript(BaseModel):
+    """GET and PUT /api/script/{id}: seed 003's script document."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "topic": "How solar panels work", "total_duration": 12.5, "language": "english",
+        "slide_scripts": [{"slide_number": 1, "start_time": 0.0, "end_time": 12.5,
+                           "narration_text": "Sunlight carries energy; a solar cell turns it into current."}]}]})
+
+    topic: str
+    total_duration: float = Field(description="seconds")
+    language: str = Field(description=f"the narration language: {', '.join(LANGUAGES)}")
+    slide_scripts: list[SlideNarration]
+
+
+class NarrationVoice(BaseModel):
+    id: str = Field(description="the `voice` to give POST /api/generate")
+    name: str
+    provider: SpeechEngine = Field(description="the offline speech engine")
+
+
+class NarrationVoices(BaseModel):
+    """GET /api/voices: the offline voices of every narration language."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "languages": {"english": [
+            {"id": "piper-en_US-joe", "name": "Joe (US English, Piper, CC0)", "provider": "piper"},
+            {"id": "espeak-en-us", "name": "espeak-ng en-us", "provider": "espeak"}],
+            "hindi": [{"id": "espeak-hi", "name": "espeak-ng hi", "provider": "espeak"}]},
+        "notes": "With an X-Gemini-Key the narration is spoken by Gemini TTS where the key allows; "
+                 "these offline voices are the fallback and the default."}]})
+
+    languages: dict[str, list[NarrationVoice]] = Field(
+        description=f"per language ({', '.join(LANGUAGES)}), its voices, the default first")
+    notes: str

@@ -13,12 +13,18 @@ from fastapi import APIRouter, Depends, Response
 
 from reelforge import quotas
 from reelforge.api.deps import require
-from reelforge.api.openapi import errors
+from reelforge.api.openapi import answers
 from reelforge.api.urls import check_url
 from reelforge.auth import Principal
 from reelforge.blobs import Blobs
 from reelforge.projects import service
-from reelforge.projects.schemas import ProjectBody, UploadBody
+from reelforge.projects.schemas import (
+    AssetUploadUrl,
+    ProjectBody,
+    ProjectRecord,
+    TimelineProject,
+    UploadBody,
+)
 
 router = APIRouter(prefix="/api", tags=["projects"])
 
@@ -46,17 +52,18 @@ def _get(project_id: str, principal: Principal) -> dict[str, Any]:
     return {**service.public_project(item, service.assets(project_id)), **service.view_fields(item)}
 
 
-@router.get("/project")
+@router.get("/project", responses=answers(list[ProjectRecord]))
 def list_projects(p: Principal = Depends(require("projects:read"))) -> list[dict[str, Any]]:
     return _list(p)
 
 
-@router.post("/project", status_code=201, responses=errors(400, 429))  # 429: a video_url is ingested by a job
+# 429: a video_url is ingested by a job
+@router.post("/project", status_code=201, responses=answers(TimelineProject, 201, 400, 429))
 def create_project(body: ProjectBody, p: Principal = Depends(require("projects:write"))) -> dict:
     return _create(body, p)
 
 
-@router.get("/project/{project_id}")
+@router.get("/project/{project_id}", responses=answers(TimelineProject))
 def get_project(project_id: str, p: Principal = Depends(require("projects:read"))) -> dict:
     return _get(project_id, p)
 
@@ -67,7 +74,7 @@ def delete_project(project_id: str, p: Principal = Depends(require("projects:wri
     return Response(status_code=204)
 
 
-@router.post("/project/{project_id}/upload")
+@router.post("/project/{project_id}/upload", responses=answers(AssetUploadUrl))
 def presign_upload(
     project_id: str, body: UploadBody, p: Principal = Depends(require("projects:write"))
 ) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from reelforge.ai.choice import ProviderChoice, choose_provider
 from reelforge.api import websocket
 from reelforge.api.deps import SUBMITS_JOB, found, key_header, provider_key, require
 from reelforge.api.envelope import no_content, ok
-from reelforge.api.openapi import EVENT_STREAM, errors, upload
+from reelforge.api.openapi import EVENT_STREAM, answers, errors, upload
 from reelforge.api.streaming_form import read_form
 from reelforge.auth import Principal
 from reelforge.projects import service as projects
@@ -28,26 +28,52 @@ from reelforge.studio import cast, catalog, outlines, sections, sentences, servi
 from reelforge.studio.schemas import (
     AiExpand,
     AiExpandAccept,
+    Answer,
     CastAdd,
     CastBatch,
+    CastBatchResult,
+    Character,
     CharacterCreate,
     CharacterUpdate,
+    Done,
+    Expansion,
+    Export,
     ExportBody,
+    FullProject,
     GenerateOutline,
+    Inserted,
+    Job,
+    LongScriptQueued,
+    MediaQueued,
+    Models,
+    NewOutline,
+    NotedAnswer,
+    Outline,
     OutlineEdit,
+    Project,
     ProjectCreate,
+    Projects,
     ProjectUpdate,
     QuickGenerate,
+    QuickScript,
+    RegeneratedSection,
     RegenerateSection,
     ScriptLong,
     ScriptShort,
+    Section,
     SectionCreate,
+    SectionInfo,
     SectionsReorder,
     SectionUpdate,
+    Sentence,
     SentenceCreate,
     SentenceMove,
     SentencesReorder,
     SentenceUpdate,
+    ShortScriptQueued,
+    StudioHealth,
+    Styles,
+    Voices,
 )
 from reelforge.studio.writers.base import OutlineSection
 
@@ -72,7 +98,7 @@ def _changes(body: Any) -> dict[str, Any]:
 
 # --- system ----------------------------------------------------------------------------------
 
-@router.get("/health")
+@router.get("/health", responses=answers(Answer[StudioHealth], 200, 503))
 def health() -> JSONResponse:
     """Public, like the original's: no data but whether the table answers."""
     from reelforge.store import Table
@@ -115,17 +141,17 @@ async def ws(socket: WebSocket) -> None:
     await websocket.serve(socket)
 
 
-@router.get("/models")
+@router.get("/models", responses=answers(Answer[Models]))
 def models(p: Principal = Depends(READ)) -> JSONResponse:
     return ok({"models": catalog.models(), "default": catalog.DEFAULT_MODEL})
 
 
-@router.get("/styles")
+@router.get("/styles", responses=answers(Answer[Styles]))
 def styles(p: Principal = Depends(READ)) -> JSONResponse:
     return ok({"styles": catalog.styles(), "default": catalog.DEFAULT_STYLE})
 
 
-@router.get("/voices")
+@router.get("/voices", responses=answers(Answer[Voices]))
 def voices(p: Principal = Depends(READ)) -> JSONResponse:
     from reelforge.media.tts import VOICES
 
@@ -135,23 +161,23 @@ def voices(p: Principal = Depends(READ)) -> JSONResponse:
 
 # --- projects -----------------------------------------------------------------------------------
 
-@router.get("/projects")
+@router.get("/projects", responses=answers(Answer[Projects]))
 def list_projects(p: Principal = Depends(READ)) -> JSONResponse:
     return ok({"projects": service.list_projects(p.user_id)})
 
 
-@router.post("/projects", status_code=201)
+@router.post("/projects", status_code=201, responses=answers(Answer[Project], 201))
 def create_project(body: ProjectCreate, p: Principal = Depends(WRITE)) -> JSONResponse:
     return ok(service.project_view(service.create_project(p.user_id, _fields(body))), status=201)
 
 
-@router.get("/projects/{project_id}")
+@router.get("/projects/{project_id}", responses=answers(Answer[FullProject]))
 def get_project(project_id: str, p: Principal = Depends(READ)) -> JSONResponse:
     with found("Project"):
         return ok(service.full_project(p.user_id, project_id))
 
 
-@router.put("/projects/{project_id}")
+@router.put("/projects/{project_id}", responses=answers(Answer[Project]))
 def update_project(project_id: str, body: ProjectUpdate, p: Principal = Depends(WRITE)) -> JSONResponse:
     with found("Project"):
         return ok(service.project_view(service.update_project(p.user_id, project_id, _changes(body))))
@@ -169,14 +195,15 @@ def delete_project(project_id: str = PathParam(json_schema_extra=service.PROJECT
 
 # --- cast and characters --------------------------------------------------------------------------
 
-@router.get("/projects/{project_id}/cast")
+@router.get("/projects/{project_id}/cast", responses=answers(Answer[list[Character]]))
 def get_cast(project_id: str, p: Principal = Depends(READ)) -> JSONResponse:
     with found("Project"):
         project = projects.get(p.user_id, project_id)
     return ok([cast.character_view(c) for c in cast.cast_of(project)])
 
 
-@router.post("/projects/{project_id}/cast", status_code=201)
+@router.post("/projects/{project_id}/cast", status_code=201,
+             responses=answers(NotedAnswer[list[Character]], 201))
 def add_cast(project_id: str, body: CastAdd, p: Principal = Depends(WRITE)) -> JSONResponse:
     with found("Project"):
         project = projects.get(p.user_id, project_id)
@@ -185,7 +212,8 @@ def add_cast(project_id: str, body: CastAdd, p: Principal = Depends(WRITE)) -> J
     return ok([cast.character_view(c) for c in cast.cast_of(project)], message="Character added to cast", status=201)
 
 
-@router.post("/projects/{project_id}/cast/batch", status_code=201)
+@router.post("/projects/{project_id}/cast/batch", status_code=201,
+             responses=answers(NotedAnswer[CastBatchResult], 201))
 def add_cast_batch(project_id: str, body: CastBatch, p: Principal = Depends(WRITE)) -> JSONResponse:
     with found("Project"):
         project = projects.get(p.user_id, project_id)
@@ -203,23 +231,23 @@ def remove_cast(project_id: str, character_id: str, p: Principal = Depends(WRITE
     return no_content()
 
 
-@router.get("/characters")
+@router.get("/characters", responses=answers(Answer[list[Character]]))
 def list_characters(p: Principal = Depends(READ)) -> JSONResponse:
     return ok([cast.character_view(c) for c in cast.characters(p.user_id)])
 
 
-@router.post("/characters", status_code=201)
+@router.post("/characters", status_code=201, responses=answers(Answer[Character], 201))
 def create_character(body: CharacterCreate, p: Principal = Depends(WRITE)) -> JSONResponse:
     return ok(cast.character_view(cast.create_character(p.user_id, _fields(body))), status=201)
 
 
-@router.get("/characters/{character_id}")
+@router.get("/characters/{character_id}", responses=answers(Answer[Character]))
 def get_character(character_id: str, p: Principal = Depends(READ)) -> JSONResponse:
     with found("Character"):
         return ok(cast.character_view(cast.get_character(p.user_id, character_id)))
 
 
-@router.put("/characters/{character_id}")
+@router.put("/characters/{character_id}", responses=answers(Answer[Character]))
 def update_character(character_id: str, body: CharacterUpdate, p: Principal = Depends(WRITE)) -> JSONResponse:
     with found("Character"):
         return ok(cast.character_view(cast.update_character(p.user_id, character_id, _changes(body))))
@@ -232,7 +260,8 @@ def delete_character(character_id: str, p: Principal = Depends(WRITE)) -> Respon
     return no_content()
 
 
-@router.post("/characters/{character_id}/images", status_code=201, openapi_extra=upload("image"))
+@router.post("/characters/{character_id}/images", status_code=201, openapi_extra=upload("image"),
+             responses=answers(NotedAnswer[Character], 201))
 async def upload_character_image(character_id: str, request: Request, p: Principal = Depends(WRITE)) -> JSONResponse:
     """multipart/form-data with an `image` part: PNG, JPEG or WebP (by content), <= 5 MB,
     at most 5 per character. (Through API Gateway a Lambda takes at most 6 MB of request.)"""
@@ -247,7 +276,7 @@ async def upload_character_image(character_id: str, request: Request, p: Princip
     return ok(cast.character_view(item), message="Image uploaded", status=201)
 
 
-@router.delete("/characters/{character_id}/images/{index}")
+@router.delete("/characters/{character_id}/images/{index}", responses=answers(Answer[Character]))
 def delete_character_image(character_id: str, index: int, p: Principal = Depends(WRITE)) -> JSONResponse:
     """Remove the index-th uploaded image (0-based, in upload order)."""
     with found("Image"):
@@ -256,7 +285,8 @@ def delete_character_image(character_id: str, index: int, p: Principal = Depends
 
 # --- generation ---------------------------------------------------------------------------------
 
-@router.post("/projects/{project_id}/quick-generate", status_code=201)
+@router.post("/projects/{project_id}/quick-generate", status_code=201,
+             responses=answers(NotedAnswer[QuickScript], 201))
 def quick_generate(project_id: str, body: QuickGenerate, p: Principal = Depends(AI),
                    choice: ProviderChoice = Depends(provider)) -> JSONResponse:
     """A script written now; it replaces the project's sections once it exists."""
@@ -266,7 +296,8 @@ def quick_generate(project_id: str, body: QuickGenerate, p: Principal = Depends(
     return ok(data, message="Script generated", status=201)
 
 
-@router.post("/projects/{project_id}/generate-outline", status_code=201)
+@router.post("/projects/{project_id}/generate-outline", status_code=201,
+             responses=answers(Answer[NewOutline], 201))
 def generate_outline(project_id: str, body: GenerateOutline, p: Principal = Depends(AI),
                      choice: ProviderChoice = Depends(provider)) -> JSONResponse:
     with found("Project"):
@@ -277,7 +308,8 @@ def generate_outline(project_id: str, body: GenerateOutline, p: Principal = Depe
               status=201)
 
 
-@router.post("/projects/{project_id}/generate-script-short", dependencies=[SUBMITS_JOB], status_code=202)
+@router.post("/projects/{project_id}/generate-script-short", dependencies=[SUBMITS_JOB], status_code=202,
+             responses=answers(Answer[ShortScriptQueued], 202))
 def generate_script_short(project_id: str, body: ScriptShort, p: Principal = Depends(AI),
                           choice: ProviderChoice = Depends(provider)) -> JSONResponse:
     with found("Project"):
@@ -286,7 +318,8 @@ def generate_script_short(project_id: str, body: ScriptShort, p: Principal = Dep
                "estimatedDurationSeconds": 10}, status=202)
 
 
-@router.post("/projects/{project_id}/generate-script", dependencies=[SUBMITS_JOB], status_code=202)
+@router.post("/projects/{project_id}/generate-script", dependencies=[SUBMITS_JOB], status_code=202,
+             responses=answers(Answer[LongScriptQueued], 202))
 def generate_script(project_id: str, body: ScriptLong, p: Principal = Depends(AI),
                     choice: ProviderChoice = Depends(provider)) -> JSONResponse:
     """Long-form: section after section from an outline (`from-outline`), or from one written
@@ -348,26 +381,26 @@ def _sse(event: str, data: dict[str, Any]) -> str:
 
 # --- outlines -----------------------------------------------------------------------------------
 
-@router.get("/projects/{project_id}/outlines")
+@router.get("/projects/{project_id}/outlines", responses=answers(Answer[list[Outline]]))
 def list_outlines(project_id: str, p: Principal = Depends(READ)) -> JSONResponse:
     with found("Project"):
         projects.get(p.user_id, project_id)
     return ok([outlines.view(o) for o in outlines.of_project(project_id)])
 
 
-@router.get("/projects/{project_id}/outlines/{outline_id}")
+@router.get("/projects/{project_id}/outlines/{outline_id}", responses=answers(Answer[Outline]))
 def get_outline(project_id: str, outline_id: str, p: Principal = Depends(READ)) -> JSONResponse:
     with found("Outline"):
         return ok(outlines.view(outlines.get_in(p.user_id, project_id, outline_id)))
 
 
-@router.get("/outlines/{outline_id}")
+@router.get("/outlines/{outline_id}", responses=answers(Answer[Outline]))
 def get_outline_by_id(outline_id: str, p: Principal = Depends(READ)) -> JSONResponse:
     with found("Outline"):
         return ok(outlines.view(outlines.get(p.user_id, outline_id)))
 
 
-@router.put("/projects/{project_id}/outlines/{outline_id}")
+@router.put("/projects/{project_id}/outlines/{outline_id}", responses=answers(Answer[Outline], 200, 409))
 def edit_outline(project_id: str, outline_id: str, body: OutlineEdit, p: Principal = Depends(WRITE)) -> JSONResponse:
     """Only while the outline is a draft (400 INVALID_STATE after)."""
     edited = None if body.sections is None else [
@@ -377,7 +410,7 @@ def edit_outline(project_id: str, outline_id: str, body: OutlineEdit, p: Princip
         return ok(outlines.view(outlines.edit(p.user_id, project_id, outline_id, body.title, edited)))
 
 
-@router.post("/outlines/{outline_id}/regenerate-section")
+@router.post("/outlines/{outline_id}/regenerate-section", responses=answers(Answer[RegeneratedSection]))
 def regenerate_section(outline_id: str, body: RegenerateSection, p: Principal = Depends(AI),
                        choice: ProviderChoice = Depends(provider)) -> JSONResponse:
     """The documented path; the original served it nested under the project (also here)."""
@@ -385,7 +418,8 @@ def regenerate_section(outline_id: str, body: RegenerateSection, p: Principal = 
         return ok(service.regenerate_section(p.user_id, outline_id, body.section_index, choice))
 
 
-@router.post("/projects/{project_id}/outlines/{outline_id}/regenerate-section")
+@router.post("/projects/{project_id}/outlines/{outline_id}/regenerate-section",
+             responses=answers(Answer[RegeneratedSection]))
 def regenerate_section_nested(project_id: str, outline_id: str, body: RegenerateSection,
                               p: Principal = Depends(AI), choice: ProviderChoice = Depends(provider)) -> JSONResponse:
     with found("Outline"):
@@ -394,14 +428,14 @@ def regenerate_section_nested(project_id: str, outline_id: str, body: Regenerate
 
 # --- sections ------------------------------------------------------------------------------------
 
-@router.post("/sections", status_code=201, responses=errors(404))
+@router.post("/sections", status_code=201, responses=answers(Answer[Section], 201, 404))
 def create_section(body: SectionCreate, p: Principal = Depends(WRITE)) -> JSONResponse:
     with found("Project"):
         project = projects.get(p.user_id, body.project_id)
     return ok(sections.view(sections.create(project, body.title, body.order), []), status=201)
 
 
-@router.post("/sections/reorder", responses=errors(404))
+@router.post("/sections/reorder", responses=answers(Done, 200, 404))
 def reorder_sections(body: SectionsReorder, p: Principal = Depends(WRITE)) -> JSONResponse:
     """The ids must be exactly the project's sections; a concurrent reorder gets 409."""
     with found("Project"):
@@ -409,27 +443,27 @@ def reorder_sections(body: SectionsReorder, p: Principal = Depends(WRITE)) -> JS
     return ok(message="Sections reordered successfully")
 
 
-@router.get("/sections/{section_id}")
+@router.get("/sections/{section_id}", responses=answers(Answer[Section]))
 def get_section(section_id: str, p: Principal = Depends(READ)) -> JSONResponse:
     with found("Section"):
         section = sections.get(p.user_id, section_id)
     return ok(sections.view(section, sentences.of_section(section)))
 
 
-@router.put("/sections/{section_id}")
+@router.put("/sections/{section_id}", responses=answers(Answer[SectionInfo]))
 def rename_section(section_id: str, body: SectionUpdate, p: Principal = Depends(WRITE)) -> JSONResponse:
     with found("Section"):
         return ok(sections.view(sections.rename(p.user_id, section_id, body.title)))
 
 
-@router.delete("/sections/{section_id}", status_code=204)
+@router.delete("/sections/{section_id}", status_code=204, responses=errors(409))
 def delete_section(section_id: str, p: Principal = Depends(WRITE)) -> Response:
     with found("Section"):
         sections.delete(p.user_id, section_id)
     return no_content()
 
 
-@router.post("/sections/{section_id}/ai-expand")
+@router.post("/sections/{section_id}/ai-expand", responses=answers(Answer[Expansion]))
 def ai_expand(section_id: str, body: AiExpand, p: Principal = Depends(AI),
               choice: ProviderChoice = Depends(provider)) -> JSONResponse:
     """Suggested sentences to insert; nothing is saved until .../ai-expand/accept."""
@@ -438,7 +472,7 @@ def ai_expand(section_id: str, body: AiExpand, p: Principal = Depends(AI),
                                  body.insert_after_sentence_id, choice))
 
 
-@router.post("/sections/{section_id}/ai-expand/accept", status_code=201)
+@router.post("/sections/{section_id}/ai-expand/accept", status_code=201, responses=answers(Answer[Inserted], 201))
 def ai_expand_accept(section_id: str, body: AiExpandAccept, p: Principal = Depends(WRITE)) -> JSONResponse:
     with found("Section"):
         section = sections.get(p.user_id, section_id)
@@ -451,7 +485,7 @@ def ai_expand_accept(section_id: str, body: AiExpandAccept, p: Principal = Depen
 
 # --- sentences -----------------------------------------------------------------------------------
 
-@router.post("/sentences", status_code=201, responses=errors(404))
+@router.post("/sentences", status_code=201, responses=answers(Answer[Sentence], 201, 404))
 def create_sentence(body: SentenceCreate, p: Principal = Depends(WRITE)) -> JSONResponse:
     with found("Section"):
         section = sections.get(p.user_id, body.section_id)
@@ -461,7 +495,7 @@ def create_sentence(body: SentenceCreate, p: Principal = Depends(WRITE)) -> JSON
     return ok(sentences.view(sentences.create(section, project, body.text, body.order, fields)), status=201)
 
 
-@router.post("/sentences/reorder", responses=errors(404))
+@router.post("/sentences/reorder", responses=answers(Done, 200, 404))
 def reorder_sentences(body: SentencesReorder, p: Principal = Depends(WRITE)) -> JSONResponse:
     """The ids must be exactly the section's sentences; a concurrent reorder gets 409."""
     with found("Section"):
@@ -470,13 +504,13 @@ def reorder_sentences(body: SentencesReorder, p: Principal = Depends(WRITE)) -> 
     return ok(message="Sentences reordered successfully")
 
 
-@router.get("/sentences/{sentence_id}")
+@router.get("/sentences/{sentence_id}", responses=answers(Answer[Sentence]))
 def get_sentence(sentence_id: str, p: Principal = Depends(READ)) -> JSONResponse:
     with found("Sentence"):
         return ok(sentences.view(sentences.get(p.user_id, sentence_id)))
 
 
-@router.put("/sentences/{sentence_id}")
+@router.put("/sentences/{sentence_id}", responses=answers(Answer[Sentence]))
 def update_sentence(sentence_id: str, body: SentenceUpdate, p: Principal = Depends(WRITE)) -> JSONResponse:
     """Changed fields mark what is stale: text -> audio, image, video; imagePrompt -> image,
     video; videoPrompt, cameraMovement, motionStrength -> video; speakerId -> audio, video."""
@@ -488,14 +522,14 @@ def update_sentence(sentence_id: str, body: SentenceUpdate, p: Principal = Depen
         return ok(sentences.view(sentences.update(p.user_id, sentence_id, changes)))
 
 
-@router.delete("/sentences/{sentence_id}", status_code=204)
+@router.delete("/sentences/{sentence_id}", status_code=204, responses=errors(409))
 def delete_sentence(sentence_id: str, p: Principal = Depends(WRITE)) -> Response:
     with found("Sentence"):
         sentences.delete(p.user_id, sentence_id)
     return no_content()
 
 
-@router.post("/sentences/{sentence_id}/move")
+@router.post("/sentences/{sentence_id}/move", responses=answers(Answer[Sentence]))
 def move_sentence(sentence_id: str, body: SentenceMove, p: Principal = Depends(WRITE)) -> JSONResponse:
     """To `targetOrder` of `targetSectionId`; both sections are renumbered densely."""
     with found("Sentence"):
@@ -527,10 +561,11 @@ def _sentence_media(kind: str) -> Any:
 
 for _kind in sentences.MEDIA:
     router.add_api_route(f"/sentences/{{sentence_id}}/generate-{_kind}", _sentence_media(_kind), methods=["POST"],
-                         status_code=202, dependencies=[SUBMITS_JOB])
+                         status_code=202, dependencies=[SUBMITS_JOB], responses=answers(NotedAnswer[MediaQueued], 202))
 
 
-@router.post("/projects/{project_id}/generate-media", dependencies=[SUBMITS_JOB], status_code=202)
+@router.post("/projects/{project_id}/generate-media", dependencies=[SUBMITS_JOB], status_code=202,
+             responses=answers(NotedAnswer[MediaQueued], 202))
 def generate_media(project_id: str, p: Principal = Depends(AI), choice: ProviderChoice = Depends(provider)) -> JSONResponse:
     """Audio, image and video of every sentence with a dirty flag."""
     with found("Project"):
@@ -538,7 +573,8 @@ def generate_media(project_id: str, p: Principal = Depends(AI), choice: Provider
                        "Media generation started")
 
 
-@router.post("/projects/{project_id}/export", dependencies=[SUBMITS_JOB], status_code=202)
+@router.post("/projects/{project_id}/export", dependencies=[SUBMITS_JOB], status_code=202,
+             responses=answers(NotedAnswer[MediaQueued], 202))
 @router.post("/export/{project_id}", dependencies=[SUBMITS_JOB], include_in_schema=False, status_code=202)
 def export(project_id: str, body: ExportBody | None = None, p: Principal = Depends(AI),
            choice: ProviderChoice = Depends(provider)) -> JSONResponse:
@@ -549,7 +585,7 @@ def export(project_id: str, body: ExportBody | None = None, p: Principal = Depen
                        "Export started")
 
 
-@router.get("/projects/{project_id}/export")
+@router.get("/projects/{project_id}/export", responses=answers(Answer[Export]))
 @router.get("/export/{project_id}", include_in_schema=False)
 def get_export(project_id: str, p: Principal = Depends(READ)) -> JSONResponse:
     with found("Project"):
@@ -561,12 +597,12 @@ def get_export(project_id: str, p: Principal = Depends(READ)) -> JSONResponse:
 
 # --- jobs ------------------------------------------------------------------------------------------
 
-@router.get("/jobs")
+@router.get("/jobs", responses=answers(Answer[list[Job]]))
 def list_jobs(p: Principal = Depends(READ)) -> JSONResponse:
     return ok([service.job_view(j) for j in jobs.list_for_owner(p.user_id, limit=100) if j["kind"] == service.KIND])
 
 
-@router.get("/jobs/{job_id}")
+@router.get("/jobs/{job_id}", responses=answers(Answer[Job]))
 def get_job(job_id: str, p: Principal = Depends(READ)) -> JSONResponse:
     with found("Job"):
         job = jobs.get(job_id, p.user_id)
@@ -575,13 +611,13 @@ def get_job(job_id: str, p: Principal = Depends(READ)) -> JSONResponse:
     return ok(service.job_view(job))
 
 
-@router.get("/projects/{project_id}/jobs")
+@router.get("/projects/{project_id}/jobs", responses=answers(Answer[list[Job]]))
 def project_jobs(project_id: str, p: Principal = Depends(READ)) -> JSONResponse:
     with found("Project"):
         return ok([service.job_view(j) for j in service.project_jobs(p.user_id, project_id)])
 
 
-@router.get("/sentences/{sentence_id}/jobs")
+@router.get("/sentences/{sentence_id}/jobs", responses=answers(Answer[list[Job]]))
 def sentence_jobs(sentence_id: str, p: Principal = Depends(READ)) -> JSONResponse:
     with found("Sentence"):
         item = sentences.locate(p.user_id, sentence_id)

@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from reelforge import jobs
 from reelforge.api.deps import SUBMITS_JOB, found, require
-from reelforge.api.openapi import errors, upload
+from reelforge.api.openapi import answers, errors, served, upload
 from reelforge.api.ranges import ByteSource, range_response
 from reelforge.api.streaming_form import StreamedForm, read_form
 from reelforge.api.urls import check_url
@@ -40,23 +40,50 @@ from reelforge.works.providers.choice import choose, choose_all
 from reelforge.works.schemas import (
     DEFAULT_RESOLUTION,
     MAX_PROMPT,
+    Analysis,
+    AppliedWork,
+    Asset,
     AssetBatch,
     AssetChanges,
+    AssetDescription,
+    AssetDescriptions,
+    Assets,
     AssetUpload,
+    AudioStored,
+    AutoVioProject,
+    AutoVioProjectWithAssets,
     ExportPreview,
+    ExtractedStyleGuide,
+    GeneratedImage,
+    GeneratedVideo,
     ImageRequest,
+    JobAccepted,
     LandingRequest,
+    LandingStyle,
+    MediaStored,
+    PendingAsset,
     ProjectBody,
     ProjectPut,
+    Provider,
+    Scenario,
     ScenarioRequest,
+    SceneJob,
+    ScenesJob,
     StyleGuideText,
+    Template,
+    TemplateApplication,
     TemplateApply,
     TemplateBody,
     TemplateChanges,
+    Templates,
+    UploadTarget,
     VideoRequest,
+    Work,
     WorkBody,
     WorkPut,
+    WorkScenario,
     WorksExport,
+    WorkSummary,
     WorkTemplateApply,
 )
 
@@ -67,9 +94,10 @@ MODES = ("style_transfer", "content_remix")
 # A failed job's error class -> the synchronous route's status (else 502: the provider failed).
 FAILED_JOB_STATUS = {"InvalidMediaError": 422, "BadRequest": 400, "UnsupportedPromptError": 400,
                      "TransientError": 503, "Missing": 404}
-# What a synchronous AI route answers when its job outlasts the wait (OpenAPI).
-ASYNC = {202: {"description": "The job is still running: `{jobId, status, statusUrl, progressUrl}`; "
-                              "follow GET /api/job/{jobId} or the SSE /api/progress/{jobId}."}}
+# What a synchronous AI route answers when its job outlasts the wait, and the statuses of a
+# job that failed in time (FAILED_JOB_STATUS) (OpenAPI).
+ASYNC = answers(JobAccepted, 202, 400, 404, 502, 503, description="The job is still running: follow "
+                "GET /api/job/{jobId} or the SSE /api/progress/{jobId}.")
 
 
 def _tagged(body: Any, etag: str, status: int = 200) -> JSONResponse:
@@ -83,12 +111,12 @@ def _project_out(item: dict[str, Any]) -> dict[str, Any]:
     return {**projects.public_project(item), **projects.view_fields(item), **service.project_view(item)}
 
 
-@router.get("/projects")
+@router.get("/projects", responses=answers(list[AutoVioProject]))
 def list_projects(p: Principal = Depends(require("projects:read"))) -> list[dict[str, Any]]:
     return [_project_out(item) for item in service.list_projects(p.user_id)]
 
 
-@router.post("/projects", status_code=201)
+@router.post("/projects", status_code=201, responses=answers(AutoVioProject, 201))
 def create_project(body: ProjectBody, p: Principal = Depends(require("projects:write"))) -> JSONResponse:
     if body.video_url:
         check_url(body.video_url)
@@ -101,7 +129,7 @@ def create_project(body: ProjectBody, p: Principal = Depends(require("projects:w
     return _tagged(out, service.project_etag(item), 201)
 
 
-@router.get(P)
+@router.get(P, responses=answers(AutoVioProjectWithAssets))
 def get_project(project_id: str, p: Principal = Depends(require("projects:read"))) -> JSONResponse:
     with found("Project"):
         item = projects.get(p.user_id, project_id)
@@ -109,7 +137,7 @@ def get_project(project_id: str, p: Principal = Depends(require("projects:read")
                    service.project_etag(item))
 
 
-@router.put(P, responses=errors(400))
+@router.put(P, responses=answers(AutoVioProject, 200, 400, 412))
 def put_project(project_id: str, body: ProjectPut, p: Principal = Depends(require("projects:write")),
                 if_match: str | None = Header(default=None)) -> JSONResponse:
     """The whole project (fields left out are cleared); `id` must be the path's. With
@@ -119,7 +147,7 @@ def put_project(project_id: str, body: ProjectPut, p: Principal = Depends(requir
     return _tagged(_project_out(item), service.project_etag(item))
 
 
-@router.delete(P, status_code=204)
+@router.delete(P, status_code=204, responses=errors(412))
 def delete_project(project_id: str, p: Principal = Depends(require("projects:write")),
                    if_match: str | None = Header(default=None)) -> Response:
     with found("Project"):
@@ -136,7 +164,7 @@ def _work(principal: Principal, project_id: str, work_id: str) -> dict[str, Any]
         return service.get_work(principal.user_id, project_id, work_id)
 
 
-@router.get(P + "/works")
+@router.get(P + "/works", responses=answers(list[WorkSummary]))
 def list_works(project_id: str, p: Principal = Depends(require("works:read"))) -> list[dict[str, Any]]:
     with found("Project"):
         items = service.list_works(p.user_id, project_id)
@@ -145,21 +173,21 @@ def list_works(project_id: str, p: Principal = Depends(require("works:read"))) -
             for w in items]
 
 
-@router.post(P + "/works", status_code=201)
+@router.post(P + "/works", status_code=201, responses=answers(Work, 201))
 def create_work(project_id: str, body: WorkBody, p: Principal = Depends(require("works:write"))) -> JSONResponse:
     with found("Project"):
         work = service.create_work(p.user_id, project_id, body)
     return _tagged(service.work_view(work, {}), service.work_etag(work), 201)
 
 
-@router.get(W)
+@router.get(W, responses=answers(Work))
 def get_work(project_id: str, work_id: str, p: Principal = Depends(require("works:read"))) -> JSONResponse:
     """The WorkSnapshot; `generatedScenes` shows each scene's generation as it runs."""
     work = _work(p, project_id, work_id)
     return _tagged(service.work_view(work), service.work_etag(work))
 
 
-@router.put(W, responses=errors(400))
+@router.put(W, responses=answers(Work, 200, 400, 412))
 def put_work(project_id: str, work_id: str, body: WorkPut, p: Principal = Depends(require("works:write")),
              if_match: str | None = Header(default=None)) -> JSONResponse:
     """The whole WorkSnapshot; `id` must be the path's. `generatedScenes` and
@@ -170,7 +198,7 @@ def put_work(project_id: str, work_id: str, body: WorkPut, p: Principal = Depend
     return _tagged(service.work_view(work), service.work_etag(work))
 
 
-@router.delete(W, status_code=204)
+@router.delete(W, status_code=204, responses=errors(412))
 def delete_work(project_id: str, work_id: str, p: Principal = Depends(require("works:write")),
                 if_match: str | None = Header(default=None)) -> Response:
     with found("Project"):
@@ -189,7 +217,7 @@ async def _form(request: Request, tmp: str, field: str, limit: int) -> StreamedF
     return form
 
 
-@router.post(W + "/media/reference", openapi_extra=upload("video"), responses=errors(400))
+@router.post(W + "/media/reference", openapi_extra=upload("video"), responses=answers(MediaStored, 200, 400))
 async def upload_reference(request: Request, project_id: str, work_id: str,
                            p: Principal = Depends(require("works:write"))) -> dict[str, Any]:
     """multipart `video` (MP4, QuickTime, AVI or WebM by its bytes, at most 500 MB), written to
@@ -201,7 +229,7 @@ async def upload_reference(request: Request, project_id: str, work_id: str,
     return {"ok": True, "url": f"{service.media_route(work)}/reference"}
 
 
-@router.post(W + "/media/reference/upload-url")
+@router.post(W + "/media/reference/upload-url", responses=answers(UploadTarget))
 def presign_reference(project_id: str, work_id: str, p: Principal = Depends(require("works:write"))) -> dict:
     """For a reference too large for a request body (API Gateway takes 10 MB): PUT the file
     to `upload_url`; it becomes the work's reference when it lands (checked by its bytes)."""
@@ -212,7 +240,8 @@ def presign_reference(project_id: str, work_id: str, p: Principal = Depends(requ
             "maxBytes": service.MAX_REFERENCE_BYTES}
 
 
-@router.post(W + "/media/scene/{scene_ref}/{kind}", openapi_extra=upload("file"), responses=errors(400))
+@router.post(W + "/media/scene/{scene_ref}/{kind}", openapi_extra=upload("file"),
+             responses=answers(MediaStored, 200, 400))
 async def upload_scene_media(request: Request, project_id: str, work_id: str, scene_ref: str, kind: str,
                              p: Principal = Depends(require("works:write"))) -> dict[str, Any]:
     """multipart `file`: the scene's image (PNG, JPEG, WebP) or video. `scene_ref` is the
@@ -227,7 +256,7 @@ async def upload_scene_media(request: Request, project_id: str, work_id: str, sc
     return {"ok": True, "url": f"{service.media_route(work)}/scene/{state['scene_id']}/{kind}"}
 
 
-@router.post(W + "/media/audio", openapi_extra=upload("audio"), responses=errors(400))
+@router.post(W + "/media/audio", openapi_extra=upload("audio"), responses=answers(AudioStored, 200, 400))
 async def upload_audio(request: Request, project_id: str, work_id: str,
                        p: Principal = Depends(require("works:write"))) -> dict[str, Any]:
     work = await run_in_threadpool(_work, p, project_id, work_id)
@@ -258,19 +287,20 @@ async def _stream(request: Request, key: str, mime: str, what: str) -> Response:
     return range_response(request, source, media_type=mime, headers={"Content-Disposition": "inline"})
 
 
-@router.get(W + "/media/reference", response_model=None)
+@router.get(W + "/media/reference", response_model=None, response_class=Response, responses=served("video/*"))
 async def get_reference(request: Request, project_id: str, work_id: str,
                         p: Principal = Depends(require("works:read"))) -> Response:
     return await _serve(request, project_id, work_id, "reference", None, p)
 
 
-@router.get(W + "/media/audio", response_model=None)
+@router.get(W + "/media/audio", response_model=None, response_class=Response, responses=served("audio/*"))
 async def get_audio(request: Request, project_id: str, work_id: str,
                     p: Principal = Depends(require("works:read"))) -> Response:
     return await _serve(request, project_id, work_id, "audio", None, p)
 
 
-@router.get(W + "/media/scene/{scene_ref}/{kind}", response_model=None)
+@router.get(W + "/media/scene/{scene_ref}/{kind}", response_model=None, response_class=Response,
+            responses=served("image/*", "video/*"))
 async def get_scene_media(request: Request, project_id: str, work_id: str, scene_ref: str, kind: str,
                           p: Principal = Depends(require("works:read"))) -> Response:
     if kind not in ("image", "video"):
@@ -280,7 +310,7 @@ async def get_scene_media(request: Request, project_id: str, work_id: str, scene
 
 # --- project assets -----------------------------------------------------------------------------
 
-@router.get(P + "/assets")
+@router.get(P + "/assets", responses=answers(Assets, 200, 400))
 def list_assets(project_id: str, type: str | None = Query(default=None),  # noqa: A002  (the contract's name)
                 p: Principal = Depends(require("projects:read"))) -> dict[str, Any]:
     with found("Project"):
@@ -289,7 +319,7 @@ def list_assets(project_id: str, type: str | None = Query(default=None),  # noqa
             "count": len(items)}
 
 
-@router.post(P + "/assets", status_code=201, responses=errors(400), openapi_extra=upload(
+@router.post(P + "/assets", status_code=201, responses=answers(Asset, 201, 400), openapi_extra=upload(
     "file", name={"type": "string"}, description={"type": "string"},
     tags={"type": "string", "description": "a JSON array of strings, or comma-separated"}))
 async def upload_asset(request: Request, project_id: str, p: Principal = Depends(require("projects:write"))) -> dict:
@@ -308,7 +338,7 @@ async def upload_asset(request: Request, project_id: str, p: Principal = Depends
     return assets.view(item)
 
 
-@router.post(P + "/assets/upload-url", status_code=201)
+@router.post(P + "/assets/upload-url", status_code=201, responses=answers(PendingAsset, 201))
 def presign_asset(project_id: str, body: AssetUpload, p: Principal = Depends(require("projects:write"))) -> dict:
     """For a file too large for a request body: PUT it to `upload_url`; when it lands it is
     checked and measured, and GET .../meta shows the asset `ready` (or `failed`, with why)."""
@@ -320,13 +350,13 @@ def presign_asset(project_id: str, body: AssetUpload, p: Principal = Depends(req
             "headers": {"Content-Type": "application/octet-stream"}, "maxBytes": assets.MAX_ASSET_BYTES}
 
 
-@router.get(P + "/assets/{asset_id}/meta")
+@router.get(P + "/assets/{asset_id}/meta", responses=answers(Asset))
 def asset_meta(project_id: str, asset_id: str, p: Principal = Depends(require("projects:read"))) -> dict:
     with found("Project"):
         return assets.view(assets.get(p.user_id, project_id, asset_id))
 
 
-@router.put(P + "/assets/{asset_id}")
+@router.put(P + "/assets/{asset_id}", responses=answers(Asset, 200, 400))
 def update_asset(project_id: str, asset_id: str, body: AssetChanges,
                  p: Principal = Depends(require("projects:write"))) -> dict:
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
@@ -347,14 +377,15 @@ async def _serve_asset(request: Request, project_id: str, asset_id: str, princip
     return await _stream(request, key, mime, "Asset")
 
 
-@router.get(P + "/assets/{asset_id}", response_model=None)
+@router.get(P + "/assets/{asset_id}", response_model=None, response_class=Response, responses=served("*/*"))
 async def get_asset(request: Request, project_id: str, asset_id: str,
                     p: Principal = Depends(require("projects:read"))) -> Response:
     """The file inline with its type (Range works), or a redirect to a presigned URL in the cloud."""
     return await _serve_asset(request, project_id, asset_id, p, thumbnail=False)
 
 
-@router.get(P + "/assets/{asset_id}/thumbnail", response_model=None)
+@router.get(P + "/assets/{asset_id}/thumbnail", response_model=None, response_class=Response,
+            responses=served("image/jpeg"))
 async def get_asset_thumbnail(request: Request, project_id: str, asset_id: str,
                               p: Principal = Depends(require("projects:read"))) -> Response:
     return await _serve_asset(request, project_id, asset_id, p, thumbnail=True)
@@ -371,7 +402,7 @@ def _describer(request: Request) -> Any:
     return catalog.make("vision", choose("vision", request.headers).call()).describe
 
 
-@router.post(P + "/assets/{asset_id}/analyze")
+@router.post(P + "/assets/{asset_id}/analyze", responses=answers(AssetDescription))
 def analyze_asset(request: Request, project_id: str, asset_id: str,
                   p: Principal = Depends(require("projects:write"))) -> dict[str, Any]:
     """A description of the asset (saved on it): a vision model's with x-vision-provider and a
@@ -381,7 +412,7 @@ def analyze_asset(request: Request, project_id: str, asset_id: str,
         return assets.analyze(p.user_id, project_id, asset_id, describe)
 
 
-@router.post(P + "/assets/analyze-batch")
+@router.post(P + "/assets/analyze-batch", responses=answers(AssetDescriptions))
 def analyze_assets(request: Request, project_id: str, body: AssetBatch,
                    p: Principal = Depends(require("projects:write"))) -> dict[str, Any]:
     describe = _describer(request)
@@ -398,27 +429,27 @@ def analyze_assets(request: Request, project_id: str, body: AssetBatch,
 
 # --- editor templates ---------------------------------------------------------------------------
 
-@router.get(P + "/templates")
+@router.get(P + "/templates", responses=answers(Templates))
 def list_templates(project_id: str, p: Principal = Depends(require("projects:read"))) -> dict[str, Any]:
     with found("Project"):
         items = templates.listed(p.user_id, project_id)
     return {"templates": [templates.meta(t) for t in items], "count": len(items)}
 
 
-@router.post(P + "/templates", status_code=201)
+@router.post(P + "/templates", status_code=201, responses=answers(Template, 201))
 def create_template(project_id: str, body: TemplateBody, p: Principal = Depends(require("projects:write"))) -> dict:
     with found("Project"):
         item = templates.create(p.user_id, project_id, body.model_dump(exclude_none=True))
     return templates.view(item)
 
 
-@router.get(P + "/templates/{template_id}")
+@router.get(P + "/templates/{template_id}", responses=answers(Template))
 def get_template(project_id: str, template_id: str, p: Principal = Depends(require("projects:read"))) -> dict:
     with found("Project"):
         return templates.view(templates.get(p.user_id, project_id, template_id))
 
 
-@router.put(P + "/templates/{template_id}")
+@router.put(P + "/templates/{template_id}", responses=answers(Template))
 def update_template(project_id: str, template_id: str, body: TemplateChanges,
                     p: Principal = Depends(require("projects:write"))) -> dict:
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
@@ -433,7 +464,7 @@ def delete_template(project_id: str, template_id: str, p: Principal = Depends(re
     return Response(status_code=204)
 
 
-@router.post(P + "/templates/{template_id}/apply")
+@router.post(P + "/templates/{template_id}/apply", responses=answers(TemplateApplication))
 def apply_template(project_id: str, template_id: str, body: TemplateApply,
                    p: Principal = Depends(require("projects:read"))) -> dict[str, Any]:
     """The template's overlays for a video of `videoDuration` s, placeholders filled; nothing
@@ -443,7 +474,7 @@ def apply_template(project_id: str, template_id: str, body: TemplateApply,
     return templates.apply(project_id, item.get("content") or {}, body.videoDuration, body.placeholderValues)
 
 
-@router.post(W + "/apply-template")
+@router.post(W + "/apply-template", responses=answers(AppliedWork, 200, 400, 412))
 def apply_template_to_work(project_id: str, work_id: str, body: WorkTemplateApply,
                            p: Principal = Depends(require("works:write")),
                            if_match: str | None = Header(default=None)) -> JSONResponse:
@@ -482,7 +513,7 @@ def _answer(request: Request, job: dict[str, Any], shape: Any) -> Any:
     return shape(job["result"] or {})
 
 
-@router.post(W + "/analyze", dependencies=[SUBMITS_JOB], responses=ASYNC)
+@router.post(W + "/analyze", dependencies=[SUBMITS_JOB], responses={**answers(Analysis, 200, 400), **ASYNC})
 def analyze_work(request: Request, project_id: str, work_id: str, mode: str | None = Query(default=None),
                  p: Principal = Depends(require("ai:analyze"))) -> Any:
     """Analyze the work's uploaded reference video (the analysis is saved on the work)."""
@@ -499,7 +530,7 @@ def analyze_work(request: Request, project_id: str, work_id: str, mode: str | No
     return _answer(request, job, lambda r: r["analysis"])
 
 
-@router.post(W + "/scenario", dependencies=[SUBMITS_JOB], responses=ASYNC)
+@router.post(W + "/scenario", dependencies=[SUBMITS_JOB], responses={**answers(WorkScenario, 200, 409), **ASYNC})
 def work_scenario(request: Request, project_id: str, work_id: str,
                   p: Principal = Depends(require("ai:generate"))) -> Any:
     """Write the work's scenario from its intent, analysis and the project's style guide;
@@ -516,7 +547,8 @@ def _scene_choices(request: Request) -> dict[str, Any]:
     return choose_all(request.headers, ("image", "video"), context="work")
 
 
-@router.post(W + "/generate/scene/{scene_ref}", dependencies=[SUBMITS_JOB], status_code=202)
+@router.post(W + "/generate/scene/{scene_ref}", dependencies=[SUBMITS_JOB], status_code=202,
+             responses=answers(SceneJob, 202))
 def generate_scene(request: Request, project_id: str, work_id: str, scene_ref: str,
                    p: Principal = Depends(require("ai:generate"))) -> dict[str, Any]:
     """Image, then image-to-video, for one scene (its id or 0-based index), as a job: the
@@ -530,7 +562,7 @@ def generate_scene(request: Request, project_id: str, work_id: str, scene_ref: s
     return {**service.job_links(job), "sceneIndex": index, "sceneId": scene["id"], **service.scene_urls(work, scene)}
 
 
-@router.post(W + "/generate/scenes", dependencies=[SUBMITS_JOB], status_code=202)
+@router.post(W + "/generate/scenes", dependencies=[SUBMITS_JOB], status_code=202, responses=answers(ScenesJob, 202))
 def generate_scenes(request: Request, project_id: str, work_id: str,
                     p: Principal = Depends(require("ai:generate"))) -> dict[str, Any]:
     """Every scene not being generated already, as one job (a Map, `WORKS_CONCURRENCY` at once)."""
@@ -570,8 +602,8 @@ def export_work(body: WorksExport, principal: Principal) -> dict[str, Any]:
             "message": "Export job created — check status with get_export_status"}
 
 
-@router.post("/export/preview", response_model=None,
-             responses={200: {"content": {"image/jpeg": {}}}, **errors(404)})
+@router.post("/export/preview", response_model=None, response_class=Response,
+             responses={**served("image/jpeg", ranges=False), **errors(400, 404)})
 def export_preview(body: ExportPreview, p: Principal = Depends(require("works:read"))) -> Response:
     """One JPEG of the work's timeline at `t`, from the same filter graph as the export."""
     from reelforge.media.composition import preview_frame
@@ -585,8 +617,9 @@ def export_preview(body: ExportPreview, p: Principal = Depends(require("works:re
 
 # --- the standalone AI endpoints ----------------------------------------------------------------
 
-@router.post("/analyze", dependencies=[SUBMITS_JOB], responses={**ASYNC, **errors(400)}, openapi_extra=upload(
-    "video", mode={"enum": list(MODES)}, analyzerPrompt={"type": "string", "maxLength": MAX_PROMPT}))
+@router.post("/analyze", dependencies=[SUBMITS_JOB], responses={**answers(Analysis, 200, 400), **ASYNC},
+             openapi_extra=upload("video", mode={"enum": list(MODES)},
+                                  analyzerPrompt={"type": "string", "maxLength": MAX_PROMPT}))
 async def analyze(request: Request, p: Principal = Depends(require("ai:analyze"))) -> Any:
     """multipart `video` (MP4, QuickTime, AVI or WebM by its bytes, at most 100 MB), `mode`
     (style_transfer | content_remix), `analyzerPrompt?` -> AnalysisResult."""
@@ -609,7 +642,7 @@ async def analyze(request: Request, p: Principal = Depends(require("ai:analyze")
     return await run_in_threadpool(_answer, request, job, lambda r: r["analysis"])
 
 
-@router.post("/scenario", dependencies=[SUBMITS_JOB], responses=ASYNC)
+@router.post("/scenario", dependencies=[SUBMITS_JOB], responses={**answers(Scenario), **ASYNC})
 def scenario(request: Request, body: ScenarioRequest, p: Principal = Depends(require("ai:generate"))) -> Any:
     """{analysis?, intent, systemPrompt?, knowledge?, styleGuide?} -> {scenes} (0-based scene_index)."""
     job = service.start_task(p.user_id, "scenario", {"request": body.model_dump(exclude_none=True)},
@@ -621,7 +654,7 @@ def _presigned(result: dict[str, Any]) -> str:
     return Blobs().presign_get(result["key"], content_type=result.get("mime_type"))
 
 
-@router.post("/generate/image", dependencies=[SUBMITS_JOB], responses=ASYNC)
+@router.post("/generate/image", dependencies=[SUBMITS_JOB], responses={**answers(GeneratedImage), **ASYNC})
 def generate_image(request: Request, body: ImageRequest, p: Principal = Depends(require("ai:generate"))) -> Any:
     """-> {imageUrl}: a presigned URL of the stored picture (the original's data URL could pass
     API Gateway's 6 MB response limit)."""
@@ -686,7 +719,7 @@ def _bucket_key(url: str) -> str | None:
     return unquote(theirs.path[len(bucket_path) + 1:]) or None
 
 
-@router.post("/generate/video", dependencies=[SUBMITS_JOB], responses={**ASYNC, **errors(400)})
+@router.post("/generate/video", dependencies=[SUBMITS_JOB], responses={**answers(GeneratedVideo, 200, 400), **ASYNC})
 def generate_video(request: Request, body: VideoRequest, p: Principal = Depends(require("ai:generate"))) -> Any:
     """{image_url, prompt, duration} -> {videoUrl} (a presigned URL), or 202 with the job while
     a provider's operation runs."""
@@ -703,7 +736,7 @@ def generate_video(request: Request, body: VideoRequest, p: Principal = Depends(
     return _answer(request, job, lambda r: {"videoUrl": _presigned(r)})
 
 
-@router.post("/style-guide/extract", responses=errors(400))
+@router.post("/style-guide/extract", responses=answers(ExtractedStyleGuide, 200, 400))
 def extract_style_guide(request: Request, body: StyleGuideText,
                         p: Principal = Depends(require("ai:generate"))) -> dict[str, Any]:
     if not body.text.strip():
@@ -712,7 +745,7 @@ def extract_style_guide(request: Request, body: StyleGuideText,
     return {"styleGuide": guide}
 
 
-@router.post("/style-guide/extract-from-landing", responses=errors(400))
+@router.post("/style-guide/extract-from-landing", responses=answers(LandingStyle, 200, 400))
 def extract_from_landing(request: Request, body: LandingRequest,
                          p: Principal = Depends(require("ai:generate"))) -> dict[str, Any]:
     """The page is fetched through the SSRF-safe ingest (public addresses only, every redirect
@@ -721,7 +754,7 @@ def extract_from_landing(request: Request, body: LandingRequest,
     return styleguide.from_landing(body.url, choice, include_product_info=body.includeProductInfo, mode=body.mode)
 
 
-@router.get("/providers")
+@router.get("/providers", responses=answers(list[Provider]))
 def providers() -> list[dict[str, Any]]:
     """Every provider by category (vision, llm, image, video) with its models, and whether
     it is usable here without a key in the request. No authentication."""
