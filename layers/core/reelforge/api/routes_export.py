@@ -20,7 +20,8 @@ router = APIRouter(prefix="/api", tags=["export"])
 
 
 @router.post("/export", dependencies=[SUBMITS_JOB], responses={
-    **answers(ExportStarted, 200, 404, description="Seed 000's body: the export job was started"),
+    # 403: the scope depends on the body (projects:write for seed 000's, works:read for a work)
+    **answers(ExportStarted, 200, 403, 404, description="Seed 000's body: the export job was started"),
     **answers(ExportStarted, 202, description="AutoVio's body: the export job was started")})
 def export(body: WorksExport | ExportBody, response: Response,
            p: Principal = Depends(current_principal)) -> dict[str, Any]:

@@ -51,7 +51,7 @@ def trim(segment_id: str, body: TrimBody, p: Principal = Depends(require("projec
     return timeline.trim(p.user_id, segment_id, body.new_start_ts, body.new_end_ts)
 
 
-@router.delete("/segment/{segment_id}", responses=answers(Deleted))
+@router.delete("/segment/{segment_id}", responses=answers(Deleted, 200, 400, 409))
 def delete_segment(segment_id: str, p: Principal = Depends(require("projects:write"))) -> dict:
     timeline.delete(p.user_id, segment_id)
     return {"deleted": True}

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from reelforge import jobs
+from reelforge import jobs, quotas
 from reelforge.api.deps import SUBMITS_JOB, found, require
 from reelforge.api.openapi import answers, errors, served, upload
 from reelforge.api.ranges import ByteSource, range_response
@@ -116,10 +116,12 @@ def list_projects(p: Principal = Depends(require("projects:read"))) -> list[dict
     return [_project_out(item) for item in service.list_projects(p.user_id)]
 
 
-@router.post("/projects", status_code=201, responses=answers(AutoVioProject, 201))
+# 400/429: a video_url must be fetchable, and it is ingested by a job
+@router.post("/projects", status_code=201, responses=answers(AutoVioProject, 201, 400, 429))
 def create_project(body: ProjectBody, p: Principal = Depends(require("projects:write"))) -> JSONResponse:
     if body.video_url:
         check_url(body.video_url)
+        quotas.admit_job(p.user_id)
     item = service.create_project(p.user_id, body)
     out = _project_out(item)
     if body.video_url:
@@ -217,7 +219,7 @@ async def _form(request: Request, tmp: str, field: str, limit: int) -> StreamedF
     return form
 
 
-@router.post(W + "/media/reference", openapi_extra=upload("video"), responses=answers(MediaStored, 200, 400))
+@router.post(W + "/media/reference", openapi_extra=upload("video"), responses=answers(MediaStored, 200, 400, 412))
 async def upload_reference(request: Request, project_id: str, work_id: str,
                            p: Principal = Depends(require("works:write"))) -> dict[str, Any]:
     """multipart `video` (MP4, QuickTime, AVI or WebM by its bytes, at most 500 MB), written to
@@ -241,7 +243,7 @@ def presign_reference(project_id: str, work_id: str, p: Principal = Depends(requ
 
 
 @router.post(W + "/media/scene/{scene_ref}/{kind}", openapi_extra=upload("file"),
-             responses=answers(MediaStored, 200, 400))
+             responses=answers(MediaStored, 200, 400, 412))
 async def upload_scene_media(request: Request, project_id: str, work_id: str, scene_ref: str, kind: str,
                              p: Principal = Depends(require("works:write"))) -> dict[str, Any]:
     """multipart `file`: the scene's image (PNG, JPEG, WebP) or video. `scene_ref` is the
@@ -256,7 +258,7 @@ async def upload_scene_media(request: Request, project_id: str, work_id: str, sc
     return {"ok": True, "url": f"{service.media_route(work)}/scene/{state['scene_id']}/{kind}"}
 
 
-@router.post(W + "/media/audio", openapi_extra=upload("audio"), responses=answers(AudioStored, 200, 400))
+@router.post(W + "/media/audio", openapi_extra=upload("audio"), responses=answers(AudioStored, 200, 400, 412))
 async def upload_audio(request: Request, project_id: str, work_id: str,
                        p: Principal = Depends(require("works:write"))) -> dict[str, Any]:
     work = await run_in_threadpool(_work, p, project_id, work_id)
@@ -300,7 +302,7 @@ async def get_audio(request: Request, project_id: str, work_id: str,
 
 
 @router.get(W + "/media/scene/{scene_ref}/{kind}", response_model=None, response_class=Response,
-            responses=served("image/*", "video/*"))
+            responses={**served("image/*", "video/*"), **errors(400)})  # 400: a scene index out of range
 async def get_scene_media(request: Request, project_id: str, work_id: str, scene_ref: str, kind: str,
                           p: Principal = Depends(require("works:read"))) -> Response:
     if kind not in ("image", "video"):
@@ -402,7 +404,7 @@ def _describer(request: Request) -> Any:
     return catalog.make("vision", choose("vision", request.headers).call()).describe
 
 
-@router.post(P + "/assets/{asset_id}/analyze", responses=answers(AssetDescription))
+@router.post(P + "/assets/{asset_id}/analyze", responses=answers(AssetDescription, 200, 502, 503))
 def analyze_asset(request: Request, project_id: str, asset_id: str,
                   p: Principal = Depends(require("projects:write"))) -> dict[str, Any]:
     """A description of the asset (saved on it): a vision model's with x-vision-provider and a
@@ -412,7 +414,7 @@ def analyze_asset(request: Request, project_id: str, asset_id: str,
         return assets.analyze(p.user_id, project_id, asset_id, describe)
 
 
-@router.post(P + "/assets/analyze-batch", responses=answers(AssetDescriptions))
+@router.post(P + "/assets/analyze-batch", responses=answers(AssetDescriptions, 200, 503))
 def analyze_assets(request: Request, project_id: str, body: AssetBatch,
                    p: Principal = Depends(require("projects:write"))) -> dict[str, Any]:
     describe = _describer(request)
@@ -736,7 +738,7 @@ def generate_video(request: Request, body: VideoRequest, p: Principal = Depends(
     return _answer(request, job, lambda r: {"videoUrl": _presigned(r)})
 
 
-@router.post("/style-guide/extract", responses=answers(ExtractedStyleGuide, 200, 400))
+@router.post("/style-guide/extract", responses=answers(ExtractedStyleGuide, 200, 400, 502, 503))
 def extract_style_guide(request: Request, body: StyleGuideText,
                         p: Principal = Depends(require("ai:generate"))) -> dict[str, Any]:
     if not body.text.strip():
@@ -745,7 +747,7 @@ def extract_style_guide(request: Request, body: StyleGuideText,
     return {"styleGuide": guide}
 
 
-@router.post("/style-guide/extract-from-landing", responses=answers(LandingStyle, 200, 400))
+@router.post("/style-guide/extract-from-landing", responses=answers(LandingStyle, 200, 400, 502, 503))
 def extract_from_landing(request: Request, body: LandingRequest,
                          p: Principal = Depends(require("ai:generate"))) -> dict[str, Any]:
     """The page is fetched through the SSRF-safe ingest (public addresses only, every redirect
